@@ -118,7 +118,8 @@ class Reduced(Generic[T]):
 def reduced(x: T) -> Reduced[T]:
     """Wrap ``x`` so that the reduction stops with ``x`` as the result.
 
-    >>> transduce(map(lambda v: v), lambda acc, v: reduced(acc) if v > 2 else acc + v, 0, [1, 2, 3, 4])
+    >>> add_until_3 = lambda acc, v: reduced(acc) if v >= 3 else acc + v
+    >>> transduce(map(lambda v: v), add_until_3, 0, [1, 2, 3, 4])
     3
     """
     return Reduced(x)
