@@ -1,0 +1,21 @@
+"""gochan: Clojure's core.async for Python, on greenlet.
+
+Channels, go blocks that park at any call depth (no async/await), alts,
+timeouts, transducers and core.async's combinators. See README.md.
+"""
+from .buffers import buffer, dropping_buffer, is_unblocking_buffer, sliding_buffer
+from .channel import Chan, chan, promise_chan
+from .errors import TooManyPendingError, set_exception_handler
+from .ops import DEFAULT, NOTHING, alt, alts, close, offer, poll, put, put_async, take, take_async
+from .process import go, go_fn, thread
+
+__all__ = [
+    "Chan", "chan", "promise_chan", "buffer", "dropping_buffer", "sliding_buffer",
+    "is_unblocking_buffer", "close",
+    "take", "put", "alts", "alt", "offer", "poll", "put_async", "take_async", "DEFAULT", "NOTHING",
+    "go", "go_fn", "thread",
+    "TooManyPendingError", "set_exception_handler",
+]
+
+# Modules of other issues register here, one line each:
+# --- extensions ---

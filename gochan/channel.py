@@ -1,0 +1,433 @@
+"""The channel: a buffer (or none), FIFO queues of pending takers and putters, and one lock.
+
+Operations are written against waiters (see `waiters.py`): `_put` and
+`_take` either complete at once and return the result, or enqueue the waiter
+and return `PENDING`; the waiter is woken later with the result. All channel
+state changes under the channel's lock; waiters are woken after it is
+released, so a woken go block, thread or callback never runs under it. Only
+one channel lock is ever held at a time.
+
+The semantics are core.async's (see ../shared/reference/core-async-semantics.md
+§2.2-2.4): close lets takers drain the buffer and the values of puts that
+were already pending; an xform runs under the lock on the putting side and a
+`reduced` result closes the channel; takers and putters are served first
+come, first served. Differences: stale alts registrations are skipped as they
+are met instead of scanning every queue on every operation, an xform's
+completion runs once (core.async may run it on every take after close), and
+an alts never completes its own put with its own take.
+"""
+from __future__ import annotations
+
+from collections import deque
+from typing import Any, Callable, Deque, Generic, Iterator, List, Optional, Tuple, TypeVar
+
+from .buffers import Buffer, FixedBuffer, PromiseBuffer, ResultBuffer
+from .errors import MAX_PENDING, TooManyPendingError, report_exception
+from .waiters import OK, OTHER_DEAD, SAME, SELF_DEAD, commit_pair
+
+__all__ = ["Chan", "chan", "promise_chan", "PENDING", "NOT_READY"]
+
+T = TypeVar("T")
+
+
+class _Sentinel:
+    __slots__ = ("name",)
+
+    def __init__(self, name: str) -> None:
+        self.name = name
+
+    def __repr__(self) -> str:
+        return self.name
+
+
+#: Returned by `_put`/`_take` when the waiter was enqueued (or its alts completed elsewhere).
+PENDING: Any = _Sentinel("PENDING")
+#: Returned by a non-blocking `_put`/`_take` that could not complete at once.
+NOT_READY: Any = _Sentinel("NOT_READY")
+
+_EMPTY: Any = _Sentinel("EMPTY")
+
+
+def _base_rf(acc: Any = _EMPTY, x: Any = _EMPTY) -> Any:
+    """The reducing function at the bottom of a channel's xform: add to the buffer."""
+    if x is _EMPTY:
+        return acc  # completion (and init, which channels never call)
+    acc.add(x)
+    return acc
+
+
+class Chan(Generic[T]):
+    """A core.async channel. Create one with `chan()` or `promise_chan()`.
+
+    Besides the module functions (`put`, `take`, `close`, ...) it offers
+    `c.put(v)`, `c.take()`, `c.close()`, `c.closed`, iteration (takes until
+    closed and drained) and `with chan(1) as c:` (closes on exit).
+    """
+
+    __slots__ = ("_lock", "_buf", "_takes", "_puts", "_closed", "_rf", "_ex_handler",
+                 "_completed", "__weakref__")
+
+    def __init__(self, buf: Optional[Buffer] = None, xform: Optional[Callable] = None,
+                 ex_handler: Optional[Callable[[BaseException], Any]] = None) -> None:
+        import threading
+        self._lock = threading.Lock()
+        self._buf = buf
+        self._takes: Optional[Deque[Any]] = None  # created on first enqueue: most channels never need one
+        self._puts: Optional[Deque[Tuple[Any, Any]]] = None
+        self._closed = False
+        self._rf = xform(_base_rf) if xform is not None else None
+        self._ex_handler = ex_handler
+        self._completed = False
+
+    # ------------------------------------------------------------------ put
+    def _put(self, val: Any, waiter: Any, blockable: bool = True) -> Any:
+        """Put `val` for `waiter`: True/False when done now, else PENDING (or NOT_READY)."""
+        wakes = None
+        match = None
+        with self._lock:
+            if self._closed:
+                f = waiter.flag
+                if f is not None and not f.commit():
+                    return PENDING
+                return False
+            buf = self._buf
+            if buf is not None:
+                if buf.is_full():
+                    return self._enqueue_put(val, waiter, blockable)
+                f = waiter.flag
+                if f is not None and not f.commit():
+                    return PENDING
+                done = self._add(buf, val) if self._rf is not None else buf.add(val)
+                takes = self._takes
+                if takes and len(buf):
+                    wakes = []
+                    while takes and len(buf):
+                        t = takes.popleft()
+                        tf = t.flag
+                        if tf is None or tf.commit():
+                            wakes.append((t, buf.remove()))
+                if done:
+                    wakes = self._abort(wakes)
+            else:
+                takes = self._takes
+                if not takes:
+                    return self._enqueue_put(val, waiter, blockable)
+                own = waiter.flag
+                i = 0
+                while i < len(takes):
+                    t = takes[i]
+                    tf = t.flag
+                    if own is None and tf is None:
+                        r = OK
+                    else:
+                        r = commit_pair(own, tf)
+                    if r == OK:
+                        del takes[i]
+                        match = t
+                        break
+                    if r == OTHER_DEAD:
+                        del takes[i]
+                    elif r == SELF_DEAD:
+                        return PENDING
+                    else:  # SAME: our own alts' take; look past it
+                        i += 1
+                if match is None:
+                    return self._enqueue_put(val, waiter, blockable)
+        if match is not None:
+            match.wake(val)
+        elif wakes:
+            for t, v in wakes:
+                t.wake(v)
+        return True
+
+    def _enqueue_put(self, val: Any, waiter: Any, blockable: bool) -> Any:
+        # under the lock
+        if not blockable:
+            return NOT_READY
+        f = waiter.flag
+        if f is not None and not f.active:
+            return PENDING  # our alts already completed elsewhere: do not register
+        puts = self._puts
+        if puts is None:
+            puts = self._puts = deque()
+        elif len(puts) >= MAX_PENDING:
+            self._puts = puts = deque(p for p in puts if p[0].flag is None or p[0].flag.active)
+            if len(puts) >= MAX_PENDING:
+                raise TooManyPendingError(
+                    f"No more than {MAX_PENDING} pending puts are allowed on a single channel. "
+                    f"Consider using a windowed buffer. ({self!r})")
+        puts.append((waiter, val))
+        return PENDING
+
+    # ----------------------------------------------------------------- take
+    def _take(self, waiter: Any, blockable: bool = True) -> Any:
+        """Take for `waiter`: the value (None if closed) when done now, else PENDING (or NOT_READY)."""
+        wakes = None
+        match = None
+        with self._lock:
+            buf = self._buf
+            if buf is not None:
+                if not len(buf):
+                    if self._closed and self._rf is not None and not self._puts:
+                        self._complete(buf)
+                    if not len(buf):
+                        return self._take_empty(waiter, blockable)
+                f = waiter.flag
+                if f is not None and not f.commit():
+                    return PENDING
+                val = buf.remove()
+                puts = self._puts
+                if puts and not buf.is_full():
+                    wakes = []
+                    done = False
+                    while puts and not buf.is_full():
+                        p, pv = puts.popleft()
+                        pf = p.flag
+                        if pf is None or pf.commit():
+                            wakes.append(p)
+                            if (self._add(buf, pv) if self._rf is not None else buf.add(pv)):
+                                done = True
+                                break
+                    if done:
+                        wakes = [(p, True) for p in wakes]
+                        wakes = self._abort(wakes)
+                        val_wakes = wakes
+                    else:
+                        val_wakes = None
+                else:
+                    return val
+            else:
+                puts = self._puts
+                if not puts:
+                    return self._take_empty(waiter, blockable)
+                own = waiter.flag
+                i = 0
+                while i < len(puts):
+                    p, pv = puts[i]
+                    pf = p.flag
+                    if own is None and pf is None:
+                        r = OK
+                    else:
+                        r = commit_pair(own, pf)
+                    if r == OK:
+                        del puts[i]
+                        match = p
+                        break
+                    if r == OTHER_DEAD:
+                        del puts[i]
+                    elif r == SELF_DEAD:
+                        return PENDING
+                    else:
+                        i += 1
+                if match is None:
+                    return self._take_empty(waiter, blockable)
+        if match is not None:
+            match.wake(True)
+            return pv
+        if val_wakes is not None:
+            for w, v in val_wakes:
+                w.wake(v)
+        else:
+            for p in wakes:
+                p.wake(True)
+        return val
+
+    def _take_empty(self, waiter: Any, blockable: bool) -> Any:
+        # under the lock; nothing to take right now
+        if self._closed:
+            f = waiter.flag
+            if f is not None and not f.commit():
+                return PENDING
+            return None
+        if not blockable:
+            return NOT_READY
+        f = waiter.flag
+        if f is not None and not f.active:
+            return PENDING
+        takes = self._takes
+        if takes is None:
+            takes = self._takes = deque()
+        elif len(takes) >= MAX_PENDING:
+            self._takes = takes = deque(t for t in takes if t.flag is None or t.flag.active)
+            if len(takes) >= MAX_PENDING:
+                raise TooManyPendingError(
+                    f"No more than {MAX_PENDING} pending takes are allowed on a single channel. ({self!r})")
+        takes.append(waiter)
+        return PENDING
+
+    # ---------------------------------------------------------------- close
+    def close(self) -> None:
+        """Close the channel (idempotent). Buffered values and pending puts are still delivered."""
+        with self._lock:
+            if self._closed:
+                return
+            wakes = self._close_locked([])
+        for w, v in wakes:
+            w.wake(v)
+
+    def _close_locked(self, wakes: List[Tuple[Any, Any]]) -> List[Tuple[Any, Any]]:
+        self._closed = True
+        buf = self._buf
+        if buf is not None and self._rf is not None and not self._puts:
+            self._complete(buf)
+        takes = self._takes
+        while takes:
+            t = takes.popleft()
+            tf = t.flag
+            if tf is None or tf.commit():
+                wakes.append((t, buf.remove() if buf is not None and len(buf) else None))
+        if buf is not None:
+            buf.close_buf()
+        return wakes
+
+    def _abort(self, wakes: Optional[List[Tuple[Any, Any]]]) -> List[Tuple[Any, Any]]:
+        """An xform returned reduced: release pending putters with True (values dropped), then close."""
+        wakes = wakes if wakes is not None else []
+        puts = self._puts
+        while puts:
+            p, _ = puts.popleft()
+            pf = p.flag
+            if pf is None or pf.commit():
+                wakes.append((p, True))
+        if not self._closed:
+            self._close_locked(wakes)
+        return wakes
+
+    # ---------------------------------------------------------------- xform
+    def _add(self, buf: Buffer, val: Any) -> bool:
+        """Run the xform step under the lock; True if it returned reduced."""
+        try:
+            r = self._rf(buf, val)  # type: ignore[misc]
+        except Exception as exc:
+            self._handle(exc, buf)
+            return False
+        return r.__class__ is _Reduced
+
+    def _complete(self, buf: Buffer) -> None:
+        if self._completed:
+            return
+        self._completed = True
+        try:
+            self._rf(buf)  # type: ignore[misc]
+        except Exception as exc:
+            self._handle(exc, buf)
+
+    def _handle(self, exc: Exception, buf: Buffer) -> None:
+        handler = self._ex_handler
+        if handler is None:
+            report_exception(exc)
+            return
+        v = handler(exc)  # an exception from the handler itself propagates to the putter
+        if v is not None:
+            buf.add(v)
+
+    # ------------------------------------------------------------- go result
+    def _deliver_result(self, result: Any) -> None:
+        """A go block's or thread's end: offer its result, then close."""
+        if result is not None:
+            from .waiters import NONBLOCKING
+            self._put(result, NONBLOCKING, False)
+        self.close()
+
+    # ----------------------------------------------------------- conveniences
+    @property
+    def closed(self) -> bool:
+        """True once `close()` was called (values may still be waiting to be taken)."""
+        return self._closed
+
+    def put(self, value: T) -> bool:
+        """`put(self, value)`: park or block until accepted; False if closed."""
+        from .ops import put
+        return put(self, value)
+
+    def take(self) -> Optional[T]:
+        """`take(self)`: park or block until a value, or None once closed and drained."""
+        from .ops import take
+        return take(self)
+
+    def __iter__(self) -> Iterator[T]:
+        from .ops import take
+        while True:
+            v = take(self)
+            if v is None:
+                return
+            yield v
+
+    def __enter__(self) -> "Chan[T]":
+        return self
+
+    def __exit__(self, *exc: Any) -> None:
+        self.close()
+
+    def __repr__(self) -> str:
+        buf = self._buf
+        kind = "unbuffered" if buf is None else buf.describe()
+        if self._rf is not None:
+            kind += "+xform"
+        return (f"<Chan 0x{id(self):x} {kind} puts={len(self._puts or ())} "
+                f"takes={len(self._takes or ())} {'closed' if self._closed else 'open'}>")
+
+
+def _load_reduced() -> type:
+    try:
+        from .xf import Reduced
+        return Reduced
+    except ImportError:  # xf not present yet: nothing can return reduced
+        class _NeverReduced:
+            pass
+        return _NeverReduced
+
+
+_Reduced: type = _load_reduced()
+
+
+def chan(buf: Any = None, xform: Optional[Callable] = None,
+         ex_handler: Optional[Callable[[BaseException], Any]] = None) -> Chan[Any]:
+    """A new channel.
+
+    `buf` is None or 0 (unbuffered: put and take rendezvous), an int n > 0 (a
+    fixed buffer of n), or a buffer object (`buffer`, `dropping_buffer`,
+    `sliding_buffer`). `xform` is a transducer from `gochan.xf` applied to
+    every value put (it needs a buffer); `ex_handler(exc)` receives its
+    exceptions and a non-None result is added to the buffer.
+
+    >>> c = chan(2); put(c, 1); take(c)
+    1
+    """
+    if buf is None or (buf.__class__ is int and buf == 0):
+        b: Optional[Buffer] = None
+    elif isinstance(buf, Buffer):
+        b = buf
+    elif isinstance(buf, int) and not isinstance(buf, bool):
+        if buf < 0:
+            raise ValueError(f"chan: buf must be None, 0, an int > 0 or a buffer, got {buf}")
+        b = FixedBuffer(buf)
+    else:
+        raise TypeError(f"chan: buf must be None, an int or a buffer, got {buf!r}")
+    if xform is not None:
+        if not callable(xform):
+            raise TypeError(f"chan: xform must be a transducer (callable), got {xform!r}")
+        if b is None:
+            raise ValueError("chan: a buffer must be supplied when xform is (buf is None or 0)")
+    if ex_handler is not None and not callable(ex_handler):
+        raise TypeError(f"chan: ex_handler must be callable, got {ex_handler!r}")
+    return Chan(b, xform, ex_handler)
+
+
+def promise_chan(xform: Optional[Callable] = None,
+                 ex_handler: Optional[Callable[[BaseException], Any]] = None) -> Chan[Any]:
+    """A channel that delivers its first value to every taker, present and future.
+
+    Later puts return True and are dropped; close before a value delivers None
+    to all takers; puts after close return False.
+    """
+    if xform is not None and not callable(xform):
+        raise TypeError(f"promise_chan: xform must be a transducer (callable), got {xform!r}")
+    if ex_handler is not None and not callable(ex_handler):
+        raise TypeError(f"promise_chan: ex_handler must be callable, got {ex_handler!r}")
+    return Chan(PromiseBuffer(), xform, ex_handler)
+
+
+def result_chan() -> Chan[Any]:
+    """The channel of a go block or thread: one slot, receives the return value, then closes."""
+    return Chan(ResultBuffer())

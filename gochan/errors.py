@@ -1,0 +1,56 @@
+"""Errors gochan raises, and the handler that receives exceptions no caller can catch.
+
+Exceptions escaping a go block, a `thread` body, a `put_async`/`take_async`
+callback or a channel transducer without an `ex_handler` have nobody to
+propagate to; they go to one process-wide handler instead of vanishing.
+"""
+from __future__ import annotations
+
+import logging
+from typing import Callable, Optional
+
+__all__ = ["TooManyPendingError", "set_exception_handler", "report_exception"]
+
+logger = logging.getLogger("gochan")
+
+#: At most this many puts, and this many takes, may be pending on one channel.
+MAX_PENDING = 1024
+
+
+class TooManyPendingError(RuntimeError):
+    """Raised when an operation would be the 1025th pending put or take on a channel.
+
+    The limit is core.async's: it turns an unbounded `put_async` loop into a
+    clear error instead of unbounded memory. Nothing already pending is lost.
+    """
+
+
+ExceptionHandler = Callable[[BaseException], object]
+_handler: Optional[ExceptionHandler] = None
+
+
+def set_exception_handler(fn: Optional[ExceptionHandler]) -> None:
+    """Route uncaught go-block, thread, callback and transducer exceptions to `fn(exc)`.
+
+    `None` restores the default, which logs the traceback to the `gochan`
+    logger. The handler's return value is ignored; an exception it raises is
+    logged, never propagated.
+    """
+    global _handler
+    if fn is not None and not callable(fn):
+        raise TypeError(f"set_exception_handler: fn must be callable or None, got {fn!r}")
+    _handler = fn
+
+
+def report_exception(exc: BaseException) -> None:
+    """Hand `exc` to the exception handler; never raises."""
+    handler = _handler
+    if handler is not None:
+        try:
+            handler(exc)
+            return
+        except BaseException as failure:  # the handler must not take the hub down
+            logger.error("gochan exception handler %r raised", handler,
+                         exc_info=(type(failure), failure, failure.__traceback__))
+    logger.error("Uncaught exception in gochan: %r", exc,
+                 exc_info=(type(exc), exc, exc.__traceback__))

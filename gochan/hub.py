@@ -1,0 +1,297 @@
+"""Hubs: the worker threads that run go blocks, one hub (and one greenlet loop) per thread.
+
+What the rest of gochan needs from this module is small: `current_go()` (the
+running go block, or None in an ordinary thread), `GoTask.park()` (switch away
+until woken), `GoTask.wake(value)` (make a parked go block runnable) and
+`spawn()`. Channels never switch greenlets themselves.
+
+Design:
+- A go block is a `GoTask` greenlet created by its hub when the hub first
+  runs it (greenlets may only be switched to from the thread that created
+  them); until then it is a `Spawn` record that could run on any hub.
+- Each hub owns a run queue (a deque only its own thread touches) and an
+  inbox (a deque under a lock) for wakes and spawns posted from other
+  threads. A wake from the hub's own thread appends to the run queue and
+  costs no lock; a wake from elsewhere posts to the inbox and signals the hub
+  only if it is asleep, so a burst of posts costs one signal.
+- A parking go block switches straight to the next runnable go block instead
+  of bouncing through the hub loop (half the switches); every `BUDGET`
+  direct switches it yields to the hub loop so the inbox and timers are
+  served. New go blocks start only from the hub loop: a greenlet's C stack
+  begins where it is first switched to, and go blocks started from inside
+  one another nested deeper each time (measured: run-to-first-park went from
+  13 us at 1,000 go blocks to 44 us at 100,000; flat once fixed).
+- An idle hub blocks on a lock with the next timer deadline as its timeout:
+  no polling, no CPU while nothing is due.
+- Hubs are daemon threads, so a program exits when its main thread ends.
+
+Rejected: one global run queue shared by all threads (every wake would pay a
+lock and a cross-thread signal); `threading.Event`/`Condition` for the wake
+signal (a bare lock is cheaper and enough, given the `sleeping` flag).
+"""
+from __future__ import annotations
+
+import contextvars
+import os
+import sys
+import threading
+import time
+from collections import deque
+from typing import Any, Callable, Deque, List, Optional, Tuple
+
+from greenlet import GreenletExit, getcurrent, greenlet
+
+from .errors import report_exception
+
+__all__ = ["GoTask", "Hub", "current_go", "spawn", "hubs", "pool_size"]
+
+#: Direct go-to-go switches before a parking go block yields to its hub loop.
+BUDGET = 64
+#: Idle greenlets a hub keeps for reuse.
+MAX_FREE = 1024
+
+_get_ident = threading.get_ident
+
+
+class Spawn:
+    """A go block that has not started yet: it becomes a `GoTask` on its hub's thread."""
+
+    __slots__ = ("fn", "args", "kwargs", "ctx", "chan")
+
+    def __init__(self, fn: Callable, args: tuple, kwargs: dict, ctx: contextvars.Context, chan: Any) -> None:
+        self.fn = fn
+        self.args = args
+        self.kwargs = kwargs
+        self.ctx = ctx
+        self.chan = chan
+
+
+class GoTask(greenlet):
+    """A greenlet that runs go blocks: bound to one hub for life, recycled between go blocks.
+
+    It is also the waiter of its go block's plain takes and puts (`flag`
+    None, `wake`), so parking on a channel allocates nothing. When a go block
+    ends, its greenlet waits in its hub's free list for the next one:
+    creating and destroying a greenlet costs ~15 us on CPython 3.11 (each
+    new greenlet maps a fresh interpreter data stack), reusing one ~1 us.
+    """
+
+    flag = None
+
+    def __init__(self, hub: "Hub") -> None:
+        greenlet.__init__(self, parent=hub.glet)
+        self.hub = hub
+
+    def run(self, sp: Spawn) -> None:  # type: ignore[override]
+        hub = self.hub
+        free = hub.free
+        while True:
+            result = None
+            try:
+                result = sp.ctx.run(sp.fn, *sp.args, **sp.kwargs)
+            except GreenletExit:
+                return  # collected while parked on channels nobody can reach
+            except BaseException as exc:
+                report_exception(exc)
+            ch = sp.chan
+            sp = None
+            if ch is not None:
+                ch._deliver_result(result)
+            if len(free) >= MAX_FREE:
+                return
+            free.append(self)
+            sp = self.park()  # resumed with the next go block's Spawn
+
+    def wake(self, value: Any) -> None:
+        """Make this parked go block runnable; `park()` will return `value`."""
+        hub = self.hub
+        if hub.ident == _get_ident():
+            hub.runq.append((self, value))
+        else:
+            hub.post(self, value)
+
+    def park(self) -> Any:
+        """Switch away until `wake(value)`; returns that value. Call only from this go block."""
+        hub = self.hub
+        runq = hub.runq
+        if runq and hub.budget and runq[0][0].__class__ is GoTask:
+            hub.budget -= 1
+            target, value = runq.popleft()
+            return target.switch(value)
+        # A go block that has not started yet starts from the hub loop (see
+        # Hub._run_spawn): a greenlet's stack begins where it is first
+        # switched to, so starting one from here would stack it on this one.
+        return hub.glet.switch()
+
+    def __repr__(self) -> str:
+        return f"<GoTask hub={self.hub.index} {'dead' if self.dead else 'alive'}>"
+
+
+def current_go() -> Optional[GoTask]:
+    """The go block running on this thread, or None (an ordinary thread or greenlet)."""
+    g = getcurrent()
+    return g if g.__class__ is GoTask else None
+
+
+class Hub:
+    """One worker thread running go blocks from its run queue."""
+
+    def __init__(self, index: int) -> None:
+        self.index = index
+        self.runq: Deque[Tuple[Any, Any]] = deque()
+        self.inbox: Deque[Tuple[Any, Any]] = deque()
+        self.inbox_lock = threading.Lock()
+        self.wake_lock = threading.Lock()
+        self.wake_lock.acquire()
+        self.sleeping = False
+        self.budget = BUDGET
+        self.ident: Optional[int] = None
+        self.glet: Optional[greenlet] = None
+        #: Installed by the timers module: fires due timers, returns seconds to the next deadline or None.
+        self.timer_hook: Optional[Callable[[], Optional[float]]] = None
+        self.passes = 0
+        self.free: List[GoTask] = []  # finished go blocks' greenlets, ready for reuse
+        self._started = threading.Event()
+        self.thread = threading.Thread(target=self._main, name=f"gochan-hub-{index}", daemon=True)
+
+    def start(self) -> None:
+        self.thread.start()
+        self._started.wait()
+
+    def post(self, target: Any, value: Any) -> None:
+        """Queue `target` to run with `value`, from any thread; wakes the hub if it sleeps."""
+        with self.inbox_lock:
+            self.inbox.append((target, value))
+            if not self.sleeping:
+                return
+            self.sleeping = False
+        self.wake_lock.release()
+
+    def poke(self) -> None:
+        """Wake the hub if it sleeps, so it re-reads its timers."""
+        with self.inbox_lock:
+            if not self.sleeping:
+                return
+            self.sleeping = False
+        self.wake_lock.release()
+
+    def schedule(self, target: Any, value: Any = None) -> None:
+        """Queue a Spawn or a GoTask from whichever thread we are on."""
+        if self.ident == _get_ident():
+            self.runq.append((target, value))
+        else:
+            self.post(target, value)
+
+    def _main(self) -> None:
+        self.ident = _get_ident()
+        self.glet = getcurrent()
+        _local.hub = self
+        self._started.set()
+        while True:
+            try:
+                self._loop()
+            except BaseException as exc:  # a bug in gochan itself; keep the hub alive
+                report_exception(exc)
+
+    def _loop(self) -> None:
+        runq = self.runq
+        while True:
+            self.passes += 1
+            if self.inbox:
+                with self.inbox_lock:
+                    batch = self.inbox
+                    self.inbox = deque()
+                runq.extend(batch)
+            delay = None
+            hook = self.timer_hook
+            if hook is not None:
+                delay = hook()
+            if runq:
+                self.budget = BUDGET
+                target, value = runq.popleft()
+                if target.__class__ is GoTask:
+                    target.switch(value)
+                else:
+                    self._run_spawn(target)
+                continue
+            self._sleep(delay)
+
+    def _run_spawn(self, sp: Spawn) -> None:
+        free = self.free
+        if free:
+            free.pop().switch(sp)
+        else:
+            GoTask(self).switch(sp)
+
+    def _sleep(self, delay: Optional[float]) -> None:
+        with self.inbox_lock:
+            if self.inbox:
+                return
+            self.sleeping = True
+        if delay is None:
+            got = self.wake_lock.acquire()
+        else:
+            got = self.wake_lock.acquire(timeout=max(delay, 0.0))
+        if not got:
+            with self.inbox_lock:
+                woken = not self.sleeping  # a poster cleared the flag and will release the lock
+                self.sleeping = False
+            if woken:
+                self.wake_lock.acquire()
+
+    def __repr__(self) -> str:
+        return f"<Hub {self.index} runq={len(self.runq)} inbox={len(self.inbox)} sleeping={self.sleeping}>"
+
+
+_local = threading.local()
+_hubs: List[Hub] = []
+_hubs_lock = threading.Lock()
+_next_hub = 0
+
+
+def pool_size() -> int:
+    """Number of hubs: `GOCHAN_POOL_SIZE` if set, else the measured default (see README)."""
+    raw = os.environ.get("GOCHAN_POOL_SIZE")
+    if raw is None:
+        return min(2, os.cpu_count() or 1)
+    try:
+        n = int(raw)
+    except ValueError:
+        raise ValueError(f"GOCHAN_POOL_SIZE must be a positive int, got {raw!r}") from None
+    if n < 1:
+        raise ValueError(f"GOCHAN_POOL_SIZE must be a positive int, got {raw!r}")
+    return n
+
+
+def hubs() -> List[Hub]:
+    """The hub pool, started on first use."""
+    if _hubs:
+        return _hubs
+    with _hubs_lock:
+        if not _hubs:
+            started = [Hub(i) for i in range(pool_size())]
+            for h in started:
+                h.start()
+            _hubs.extend(started)
+    return _hubs
+
+
+def this_hub() -> Optional[Hub]:
+    """The hub whose thread we are on, or None."""
+    return getattr(_local, "hub", None)
+
+
+def spawn(fn: Callable, args: tuple, kwargs: dict, chan: Any, hub: Optional[Hub] = None) -> None:
+    """Start `fn(*args, **kwargs)` as a go block on `hub` (default: the spawner's, else round-robin)."""
+    sp = Spawn(fn, args, kwargs, contextvars.copy_context(), chan)
+    if hub is None:
+        g = getcurrent()
+        if g.__class__ is GoTask:
+            g.hub.runq.append((sp, None))
+            return
+        pool = _hubs or hubs()
+        global _next_hub
+        i = _next_hub  # a racy round-robin hint: a lost update only skews placement
+        _next_hub = (i + 1) % len(pool)
+        hub = pool[i % len(pool)]
+    hub.schedule(sp)

@@ -1,0 +1,280 @@
+"""Channel operations that work from anywhere: park in a go block, block in a thread.
+
+Each public operation is one function. Inside a go block (at any call
+depth) a take or put that cannot complete parks the go block; anywhere else
+(an ordinary thread, or a greenlet that is not a go block) it blocks the
+thread on a lock, without polling.
+"""
+from __future__ import annotations
+
+from random import random as _random
+from typing import Any, Callable, Iterable, Iterator, List, Optional, Sequence, Tuple, TypeVar
+
+from greenlet import getcurrent
+
+from .channel import NOT_READY, PENDING, Chan, _Sentinel
+from .errors import TooManyPendingError
+from .hub import GoTask
+from .waiters import NONBLOCKING, AltWaiter, CallbackWaiter, Flag, thread_waiter
+
+__all__ = ["take", "put", "alts", "alt", "offer", "poll", "put_async", "take_async", "close",
+           "DEFAULT", "NOTHING"]
+
+T = TypeVar("T")
+
+#: The port `alts` returns when its `default` was chosen: `(default, DEFAULT)`.
+DEFAULT: Any = _Sentinel("DEFAULT")
+#: "No default given" for `alts`/`alt` (None is a valid default).
+NOTHING: Any = _Sentinel("NOTHING")
+
+
+def _bad_chan(fname: str, c: Any) -> TypeError:
+    return TypeError(f"{fname}: c must be a Chan, got {c!r}")
+
+
+def _none_put(fname: str) -> ValueError:
+    return ValueError(f"{fname}: v must not be None (None means 'closed' on a take)")
+
+
+def take(c: "Chan[T]") -> Optional[T]:
+    """Take a value from `c`: park (go block) or block (thread) until one arrives.
+
+    Returns None once `c` is closed and drained.
+    """
+    g = getcurrent()
+    if g.__class__ is GoTask:
+        if c.__class__ is not Chan and not isinstance(c, Chan):
+            raise _bad_chan("take", c)
+        r = c._take(g)
+        if r is PENDING:
+            g.parked_on = "take"
+            r = g.park()
+            g.parked_on = ""
+        return r
+    if not isinstance(c, Chan):
+        raise _bad_chan("take", c)
+    w = thread_waiter()
+    r = c._take(w)
+    if r is PENDING:
+        r = w.wait()
+    return r
+
+
+def put(c: "Chan[T]", v: T) -> bool:
+    """Put `v` on `c`: park (go block) or block (thread) until accepted.
+
+    Returns True once accepted (into the buffer, to a taker, or dropped by a
+    dropping/sliding/promise buffer), False if `c` was already closed.
+    """
+    if v is None:
+        raise _none_put("put")
+    g = getcurrent()
+    if g.__class__ is GoTask:
+        if c.__class__ is not Chan and not isinstance(c, Chan):
+            raise _bad_chan("put", c)
+        r = c._put(v, g)
+        if r is PENDING:
+            g.parked_on = "put"
+            r = g.park()
+            g.parked_on = ""
+        return r
+    if not isinstance(c, Chan):
+        raise _bad_chan("put", c)
+    w = thread_waiter()
+    r = c._put(v, w)
+    if r is PENDING:
+        r = w.wait()
+    return r
+
+
+def offer(c: "Chan[T]", v: T) -> Optional[bool]:
+    """Put only if it completes at once: True if accepted, False if closed, None otherwise. Never parks."""
+    if v is None:
+        raise _none_put("offer")
+    if not isinstance(c, Chan):
+        raise _bad_chan("offer", c)
+    r = c._put(v, NONBLOCKING, False)
+    return None if r is NOT_READY else r
+
+
+def poll(c: "Chan[T]") -> Optional[T]:
+    """Take only if a value is there at once; else None. Never parks."""
+    if not isinstance(c, Chan):
+        raise _bad_chan("poll", c)
+    r = c._take(NONBLOCKING, False)
+    return None if r is NOT_READY else r
+
+
+def close(c: Chan) -> None:
+    """Close `c` (idempotent): new puts return False; what was accepted is still delivered."""
+    if not isinstance(c, Chan):
+        raise _bad_chan("close", c)
+    c.close()
+
+
+def _dispatch(fn: Callable[[Any], Any], value: Any) -> None:
+    """Run a callback on a hub instead of the current thread."""
+    from .hub import spawn
+    spawn(fn, (value,), {}, None)
+
+
+def _check_callback(fname: str, fn: Any, required: bool) -> None:
+    if fn is None and not required:
+        return
+    if not callable(fn):
+        raise TypeError(f"{fname}: fn must be callable, got {fn!r}")
+
+
+def _run_now(fn: Callable[[Any], Any], value: Any, on_caller: bool) -> None:
+    if not on_caller:
+        _dispatch(fn, value)
+        return
+    CallbackWaiter(fn).wake(value)  # runs fn here, reporting its exception
+
+
+def put_async(c: "Chan[T]", v: T, fn: Optional[Callable[[bool], Any]] = None,
+              on_caller: bool = True) -> bool:
+    """Put without waiting; `fn(ok)` is called when the put completes.
+
+    Returns False if `c` was already closed, else True (the put may still be
+    pending). If it completes at once, `fn` runs on the caller (or, with
+    `on_caller=False`, on a hub); if later, on the thread that completes it
+    (or on a hub with `on_caller=False`). Pending puts count toward the
+    1024 limit.
+    """
+    if v is None:
+        raise _none_put("put_async")
+    if not isinstance(c, Chan):
+        raise _bad_chan("put_async", c)
+    _check_callback("put_async", fn, False)
+    r = c._put(v, CallbackWaiter(fn, None if on_caller else _dispatch))
+    if r is PENDING:
+        return True
+    if fn is not None:
+        _run_now(fn, r, on_caller)
+    return r
+
+
+def take_async(c: "Chan[T]", fn: Callable[[Optional[T]], Any], on_caller: bool = True) -> None:
+    """Take without waiting; `fn(value)` is called with the value (None if closed).
+
+    Where `fn` runs follows `put_async`.
+    """
+    if not isinstance(c, Chan):
+        raise _bad_chan("take_async", c)
+    _check_callback("take_async", fn, True)
+    r = c._take(CallbackWaiter(fn, None if on_caller else _dispatch))
+    if r is not PENDING:
+        _run_now(fn, r, on_caller)
+
+
+# ---------------------------------------------------------------------- alts
+
+def _random_order(n: int) -> Iterator[int]:
+    """A uniformly random permutation of range(n), produced lazily: O(k) for the first k."""
+    swapped: dict = {}
+    for i in range(n):
+        j = i + int(_random() * (n - i))
+        yield swapped.get(j, j)
+        if j != i:
+            swapped[j] = swapped.get(i, i)
+
+
+def _parse_op(op: Any, index: int, fname: str) -> Tuple[Chan, Any]:
+    """(channel, value) for a put op, (channel, NOTHING) for a take op."""
+    if op.__class__ is Chan or isinstance(op, Chan):
+        return op, NOTHING
+    if isinstance(op, (tuple, list)) and len(op) == 2 and isinstance(op[0], Chan):
+        if op[1] is None:
+            raise ValueError(f"{fname}: ops[{index}] puts None, which is not allowed")
+        return op[0], op[1]
+    raise TypeError(f"{fname}: ops[{index}] must be a Chan (take) or a (Chan, value) pair (put), got {op!r}")
+
+
+def _alts(ops: Sequence[Any], priority: bool, default: Any, fname: str) -> Tuple[Any, Any, int]:
+    """The engine of alts/alt: returns (value, port, index)."""
+    try:
+        n = len(ops)
+    except TypeError:
+        raise TypeError(f"{fname}: ops must be a list of operations, got {ops!r}") from None
+    if n == 0:
+        raise ValueError(f"{fname}: ops must contain at least one operation")
+    order: Iterable[int] = range(n) if priority else _random_order(n)
+    flag = Flag()
+    probe = AltWaiter(flag, None, None, -1)
+    tried: List[Tuple[int, Chan, Any]] = []
+    # Phase 1: try each op without registering, validating each before it is
+    # tried; the first that completes wins and the rest are never looked at.
+    for j in order:
+        c, v = _parse_op(ops[j], j, fname)
+        if v is NOTHING and not c._closed and not c._puts and (c._buf is None or not len(c._buf)):
+            # Unlocked peek: nothing to take. A stale answer is harmless, as
+            # phase 2 repeats every op under the channel lock.
+            tried.append((j, c, v))
+            continue
+        r = c._take(probe, False) if v is NOTHING else c._put(v, probe, False)
+        if r is not NOT_READY:
+            return r, c, j
+        tried.append((j, c, v))
+    if default is not NOTHING:
+        return default, DEFAULT, -1
+    # Phase 2: nothing was ready; register on every port (the same order) and wait.
+    g = getcurrent()
+    resumer: Any = g if g.__class__ is GoTask else thread_waiter()
+    for j, c, v in tried:
+        w = AltWaiter(flag, resumer, c, j)
+        try:
+            r = c._take(w) if v is NOTHING else c._put(v, w)
+        except TooManyPendingError:
+            if flag.commit():
+                raise  # nothing completed: earlier registrations are now inert
+            break  # a registration already completed: its result is on the way
+        if r is PENDING:
+            if not flag.active:
+                break
+            continue
+        return r, c, j
+    if resumer is g:
+        g.parked_on = "alts"
+        result = g.park()
+        g.parked_on = ""
+    else:
+        result = resumer.wait()
+    return result
+
+
+def alts(ops: Sequence[Any], *, priority: bool = False, default: Any = NOTHING) -> Tuple[Any, Any]:
+    """Complete exactly one of several operations; returns `(value, port)`.
+
+    `ops` items are a `Chan` (take) or a `(Chan, value)` pair (put). A take
+    gives the value (None if closed), a put gives True (False if closed).
+    Among ready operations the choice is uniformly random, or the first in
+    list order with `priority=True`. With `default` given and nothing ready at
+    once, returns `(default, DEFAULT)`. Parks in a go block, blocks elsewhere.
+
+    >>> v, port = alts([c1, c2, (c3, "x")])
+    """
+    r, port, _ = _alts(ops, priority, default, "alts")
+    return r, port
+
+
+def alt(clauses: Sequence[Tuple[Any, Callable[[Any, Any], Any]]], *, priority: bool = False,
+        default: Any = NOTHING) -> Any:
+    """`alts` over the clauses' ops, then `fn(value, port)` of the chosen clause; returns its result.
+
+    `clauses` is a list of `(op, fn)` pairs. When the default is chosen,
+    returns the default value.
+
+    >>> alt([(c1, lambda v, c: ("one", v)), ((c2, 5), lambda ok, c: "sent")])
+    """
+    try:
+        pairs = list(clauses)
+    except TypeError:
+        raise TypeError(f"alt: clauses must be a list of (op, fn) pairs, got {clauses!r}") from None
+    for i, clause in enumerate(pairs):
+        if not (isinstance(clause, tuple) and len(clause) == 2 and callable(clause[1])):
+            raise TypeError(f"alt: clauses[{i}] must be an (op, fn) pair with a callable fn, got {clause!r}")
+    r, port, index = _alts([op for op, _ in pairs], priority, default, "alt")
+    if port is DEFAULT:
+        return r
+    return pairs[index][1](r, port)

@@ -1,0 +1,178 @@
+"""Pending operations ("waiters") and the flag that lets an alts commit exactly once.
+
+A channel keeps pending takers and putters as waiters. Every waiter has a
+`flag` (None for a plain operation, a shared `Flag` for the operations of one
+alts) and a `wake(result)` method that the channel calls, outside its lock,
+once the operation has completed. Who is woken depends on the waiter:
+
+- a go block parks with the go block itself as its waiter (see `hub.GoTask`),
+  so a plain take or put allocates nothing;
+- a thread blocks on a per-thread `ThreadWaiter` (a lock it waits on);
+- `put_async`/`take_async` enqueue a `CallbackWaiter`;
+- each port of an alts gets an `AltWaiter` that shares the alts' `Flag` and
+  wraps its result as `(value, port)`.
+
+Design, after core.async's handlers: an alts registers on its channels one at
+a time, holding one channel lock at a time; exactly one registration can win
+because completing an operation commits its flag under the flag's lock, and a
+pairing of two alts commits both flags under both locks taken in a global
+order (the flags' ids), so two threads pairing the same two alts cannot
+deadlock. Stale registrations of an alts that completed elsewhere stay in
+their channels' queues as inactive waiters and are skipped or purged lazily,
+so completing an alts costs O(1), not O(ports).
+"""
+from __future__ import annotations
+
+import threading
+from typing import Any, Callable, Optional
+
+from .errors import report_exception
+
+__all__ = ["Flag", "AltWaiter", "ThreadWaiter", "CallbackWaiter", "NONBLOCKING", "commit_pair",
+           "OK", "OTHER_DEAD", "SELF_DEAD", "SAME"]
+
+# Outcomes of commit_pair.
+OK, OTHER_DEAD, SELF_DEAD, SAME = 0, 1, 2, 3
+
+
+class Flag:
+    """The shared commit flag of one alts: active until one of its operations completes."""
+
+    __slots__ = ("lock", "active")
+
+    def __init__(self) -> None:
+        self.lock = threading.Lock()
+        self.active = True
+
+    def commit(self) -> bool:
+        """Atomically deactivate; True if this call did it (the operation may complete)."""
+        with self.lock:
+            if self.active:
+                self.active = False
+                return True
+            return False
+
+
+def commit_pair(own: Optional[Flag], other: Optional[Flag]) -> int:
+    """Commit both sides of a pairing atomically; both or neither.
+
+    `own` is the flag of the operation being performed, `other` the flag of a
+    queued waiter; at least one of them is not None. Returns OK, OTHER_DEAD
+    (the queued waiter belongs to an alts that completed elsewhere), SELF_DEAD
+    (our own alts completed elsewhere) or SAME (both belong to one alts, which
+    must not complete its own put with its own take).
+    """
+    if own is None:
+        return OK if other.commit() else OTHER_DEAD  # type: ignore[union-attr]
+    if other is None:
+        return OK if own.commit() else SELF_DEAD
+    if own is other:
+        return SAME
+    first, second = (own, other) if id(own) < id(other) else (other, own)
+    with first.lock:
+        with second.lock:
+            if not own.active:
+                return SELF_DEAD
+            if not other.active:
+                return OTHER_DEAD
+            own.active = False
+            other.active = False
+            return OK
+
+
+class AltWaiter:
+    """One port's registration of an alts: completes the alts with `(value, port, index)`."""
+
+    __slots__ = ("flag", "resumer", "port", "index")
+
+    def __init__(self, flag: Flag, resumer: Any, port: Any, index: int) -> None:
+        self.flag = flag
+        self.resumer = resumer
+        self.port = port
+        self.index = index
+
+    def wake(self, value: Any) -> None:
+        self.resumer.wake((value, self.port, self.index))
+
+    def __repr__(self) -> str:
+        return f"<AltWaiter port={self.port!r} active={self.flag.active}>"
+
+
+class ThreadWaiter:
+    """How an ordinary thread waits: a lock held by default, released by `wake`.
+
+    Each thread reuses one (see `thread_waiter`); a thread waits for at most
+    one operation at a time.
+    """
+
+    __slots__ = ("lock", "value", "what")
+    flag = None
+
+    def __init__(self) -> None:
+        self.lock = threading.Lock()
+        self.lock.acquire()
+        self.value: Any = None
+        self.what = ""
+
+    def wake(self, value: Any) -> None:
+        self.value = value
+        self.lock.release()
+
+    def wait(self) -> Any:
+        self.lock.acquire()
+        value = self.value
+        self.value = None
+        return value
+
+
+_tls = threading.local()
+
+
+def thread_waiter() -> ThreadWaiter:
+    """The calling thread's reusable waiter."""
+    try:
+        return _tls.waiter
+    except AttributeError:
+        w = _tls.waiter = ThreadWaiter()
+        return w
+
+
+class CallbackWaiter:
+    """A `put_async`/`take_async` waiting with a callback.
+
+    When the operation completes later, the callback runs on the thread that
+    completed it (after the channel lock is released), or, with
+    `on_caller=False`, is dispatched to a hub. Its exceptions are reported.
+    """
+
+    __slots__ = ("fn", "dispatch")
+    flag = None
+
+    def __init__(self, fn: Optional[Callable[[Any], Any]], dispatch: Optional[Callable] = None) -> None:
+        self.fn = fn
+        self.dispatch = dispatch
+
+    def wake(self, value: Any) -> None:
+        fn = self.fn
+        if fn is None:
+            return
+        if self.dispatch is not None:
+            self.dispatch(fn, value)
+            return
+        try:
+            fn(value)
+        except BaseException as exc:
+            report_exception(exc)
+
+
+class _NonBlocking:
+    """The waiter of `offer`/`poll`: never enqueued, so never woken."""
+
+    __slots__ = ()
+    flag = None
+
+    def wake(self, value: Any) -> None:  # pragma: no cover - never enqueued
+        raise AssertionError("a non-blocking operation was enqueued")
+
+
+NONBLOCKING = _NonBlocking()
