@@ -1,0 +1,16 @@
+"""All workloads in table order, by id (W5, timers, is handled separately)."""
+from __future__ import annotations
+
+from . import w1_pingpong, w2_buffered, w3_spawn_park, w4_demo, w6_threads, w8_crosshub
+from .common import Workload
+
+WORKLOADS: list[Workload] = [
+    w1_pingpong.WORKLOAD,
+    w2_buffered.WORKLOAD,
+    w3_spawn_park.WORKLOAD,
+    *w4_demo.WORKLOADS,
+    w6_threads.WORKLOAD,
+    *w8_crosshub.WORKLOADS,
+]
+
+BY_ID: dict[str, Workload] = {w.wid: w for w in WORKLOADS}
