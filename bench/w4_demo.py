@@ -8,6 +8,10 @@ the walkthrough; the floor from its main task). The peers have no select over
 channels, so they run a fan-in instead: all n producers put into one
 rendezvous channel and main takes n times; those cells are marked "fan-in".
 Metric: wall time in ms, spawning included.
+
+Two diagnostic rows (``w4go_*``) run gochan's reader inside a go block instead
+of the main thread, against the same floor: the gap between the two gochan
+rows is the price of waking go blocks from another OS thread.
 """
 from __future__ import annotations
 
@@ -32,6 +36,26 @@ def gochan(n):
         v, _c = alts(cs)
         assert v == "hi", v
     return _result(now() - t0)
+
+
+def gochan_in_go(n):
+    """Diagnostic variant: the reader is a go block, so no wake crosses threads."""
+    from gochan import alts, chan, go, put, take
+
+    def producer(c):
+        put(c, "hi")
+
+    def reader():
+        cs = [chan() for _ in range(n)]
+        t0 = now()
+        for c in cs:
+            go(producer, c)
+        for _ in range(n):
+            v, _c = alts(cs)
+            assert v == "hi", v
+        return now() - t0
+
+    return _result(take(go(reader)))
 
 
 def raw_greenlet(n):
@@ -148,6 +172,18 @@ WORKLOADS = [
         n=n,
         quick_n=n,
         quick_skip={"threads": "10,000 OS threads take ~12 s per run"} if n > 1000 else {},
+    )
+    for n in (1000, 10_000)
+] + [
+    Workload(
+        wid=f"w4go_{n}",
+        title=f"W4 demo, reader in a go block (diagnostic), n={n:,}",
+        metrics=[Metric("ms", f"W4 demo n={n:,}, reader in go block (ms)", "ms", False)],
+        contestants={"gochan": gochan_in_go, "raw_greenlet": raw_greenlet},
+        not_applicable={k: "diagnostic row: gochan vs floor only"
+                        for k in _CONTESTANTS if k not in ("gochan", "raw_greenlet")},
+        n=n,
+        quick_n=n,
     )
     for n in (1000, 10_000)
 ]
