@@ -305,7 +305,15 @@ def meta(args, reps: int) -> dict:
         "quick": args.quick,
         "reps": reps,
         "git": _git_rev(),
+        "loadavg_start": _loadavg(),
     }
+
+
+def _loadavg() -> list | None:
+    try:
+        return [round(x, 2) for x in os.getloadavg()]
+    except OSError:
+        return None
 
 
 def _git_rev() -> str | None:
@@ -320,7 +328,8 @@ def report(doc: dict) -> str:
     m = doc["meta"]
     out = [
         f"{m['command']}  |  {m['date']}  |  {m['uname']}  |  nproc {m['nproc']}  |  "
-        f"{m['implementation']} {m['python']}  |  git {m['git']}",
+        f"{m['implementation']} {m['python']}  |  git {m['git']}  |  "
+        f"load avg {m.get('loadavg_start')} -> {m.get('loadavg_end')}",
         f"medians of {m['reps']} fresh-process runs; ±% = half the min-max range / median; "
         "(R x) = contestant's performance / gochan's (R > 1: contestant better; "
         "for ms and B lower is better)",
@@ -363,6 +372,7 @@ def main(argv=None) -> None:
     else:
         doc["w5"] = {"status": "pending", "reason": "not selected"}
     doc["targets"] = eval_targets(doc)
+    doc["meta"]["loadavg_end"] = _loadavg()
 
     out_json.write_text(json.dumps(doc, indent=1) + "\n")
     out_md = out_json.with_suffix(".md")
@@ -384,7 +394,9 @@ def report_md(doc: dict) -> str:
     m = doc["meta"]
     lines = [
         f"Command: `{m['command']}`, {m['date']}, git {m['git']}  ",
-        f"Machine: `{m['uname']}`, nproc {m['nproc']}, {m['implementation']} {m['python']}  ",
+        f"Machine: `{m['uname']}`, nproc {m['nproc']}, {m['implementation']} {m['python']}, "
+        f"load average (1, 5, 15 min) {m.get('loadavg_start')} at start, "
+        f"{m.get('loadavg_end')} at end  ",
         "Versions: " + ", ".join(f"{k} {v}" for k, v in m["versions"].items() if v) + "  ",
         f"Medians of {m['reps']} fresh-process runs; ±% is half the min-max range over the median; "
         "(R x) is the contestant's performance relative to gochan (R > 1: the contestant did "

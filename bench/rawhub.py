@@ -28,8 +28,9 @@ _loop: list = [None]         # the greenlet running the hub loop
 
 
 def spawn(fn, *args) -> None:
-    """Queue fn(*args) as a new task; its greenlet's parent is the hub loop."""
-    _ready.append((greenlet(lambda _v: fn(*args), _loop[0]), None))
+    """Queue fn(*args) as a new task. Its greenlet is created when the loop
+    starts it (a queued task is a tuple, not a GC-tracked greenlet)."""
+    _ready.append((None, (fn, args)))
 
 
 def park():
@@ -59,9 +60,14 @@ def run(fn, *args):
     spawn(lambda: out.append(fn(*args)))
     ready = _ready
     pop = ready.popleft
+    loop = _loop[0]
     while ready:
         g, v = pop()
-        g.switch(v)
+        if g is None:  # a new task: start it from here, at the loop's stack depth
+            task_fn, task_args = v
+            greenlet(task_fn, loop).switch(*task_args)
+        else:
+            g.switch(v)
     _loop[0] = None
     if not out:
         raise RuntimeError("deadlock: main task never finished")
