@@ -56,9 +56,9 @@ class Recorder:
     def tagged(self, tag: Any) -> Callable[[Any], None]:
         return lambda value: self((tag, value))
 
-    def wait(self, n: int) -> list[Any]:
+    def wait(self, n: int, timeout: float = WAIT) -> list[Any]:
         with self._cond:
-            ok = self._cond.wait_for(lambda: len(self.values) >= n, timeout=WAIT)
+            ok = self._cond.wait_for(lambda: len(self.values) >= n, timeout=timeout)
         assert ok, f"expected {n} callbacks, got {self.values!r}"
         return list(self.values)
 
@@ -251,6 +251,60 @@ def test_exception_in_completion_goes_to_ex_handler_once() -> None:
     assert [take(c), take(c), take(c), take(c)] == [1, "handled", None, None]
 
 
+def _raising_handler(e: BaseException) -> Any:
+    raise KeyError("from handler")
+
+
+@pytest.mark.xfail(
+    reason="core bug: when the ex_handler raises while a take admits a pending put, "
+    "the putter is popped but never answered and the taken value is lost",
+    strict=True,
+)
+@pytest.mark.timeout(10)
+def test_raising_ex_handler_on_take_path_loses_nothing() -> None:
+    # chan(1, map(10 // x), handler raising KeyError); put 5 (buffer [2]);
+    # put_async 0 (pending). take() pops 2, admits the pending put, the step
+    # raises, the handler raises. Expected: the putter is answered (True,
+    # its value was accepted) and 2 is not lost. Got: take raises KeyError,
+    # the putter's callback never runs, and 2 is gone.
+    c = chan(1, xf.map(lambda x: 10 // x), _raising_handler)
+    assert put(c, 5) is True
+    rec = Recorder()
+    assert put_async(c, 0, rec) is True
+    delivered = []
+    try:
+        delivered.append(take(c))
+    except KeyError:
+        pass
+    delivered += drain(c)
+    assert delivered == [2]
+    assert rec.wait(1, timeout=1.0) == [True]
+
+
+@pytest.mark.xfail(
+    reason="core bug: when the ex_handler raises during completion in close(), "
+    "the channel is closed but its pending takers are never released",
+    strict=True,
+)
+@pytest.mark.timeout(10)
+def test_raising_ex_handler_in_completion_still_releases_takers() -> None:
+    # chan(1, comp(partition_all(3), map(1 // 0)), handler raising KeyError);
+    # put 1; take_async (pending); close() -> completion flushes [1], the map
+    # raises, the handler raises. Expected: the pending taker gets None (the
+    # channel is closed and empty). Got: close() raises KeyError and the
+    # taker stays pending forever on a closed channel (repr: takes=1 closed).
+    c = chan(1, xf.comp(xf.partition_all(3), xf.map(lambda g: 1 // 0)), _raising_handler)
+    assert put(c, 1) is True
+    rec = Recorder()
+    take_async(c, rec)
+    try:
+        close(c)
+    except KeyError:
+        pass
+    assert c.closed
+    assert rec.wait(1, timeout=1.0) == [None]
+
+
 # ---------------------------------------------------------------------------
 # early termination: reduced closes the channel
 
@@ -292,6 +346,25 @@ def test_reduced_releases_pending_putters_with_true() -> None:
 
 
 @pytest.mark.timeout(10)
+def test_reduced_releases_parked_go_block_and_blocked_thread_putters(
+    bg: Any, pending: Any, until: Any
+) -> None:
+    # The same as above with a blocked thread and a parked go block as the
+    # pending putters; each is known to be pending once the repr counts it.
+    c = chan(1, xf.take(2))
+    assert put(c, 1) is True
+    t = bg(put, c, 2)
+    until(lambda: pending(c) == (1, 0), what="thread put pending")
+    g = go(put, c, 3)
+    until(lambda: pending(c) == (2, 0), what="go put pending")
+    assert take(c) == 1
+    assert t.join() is True  # delivered
+    assert take(g) is True  # dropped, but still True
+    assert c.closed
+    assert [take(c), take(c)] == [2, None]
+
+
+@pytest.mark.timeout(10)
 def test_reduced_serves_pending_takers_then_closes() -> None:
     c = chan(1, xf.take(2))
     rec = Recorder()
@@ -326,6 +399,24 @@ def test_partition_all_flushes_to_parked_taker_on_close() -> None:
     close(c)
     assert rec.wait(1) == [[1, 2]]
     assert take(c) is None
+
+
+@pytest.mark.timeout(10)
+def test_partition_all_flush_reaches_parked_go_block_and_blocked_thread(
+    bg: Any, pending: Any, until: Any
+) -> None:
+    c = chan(10, xf.partition_all(3))
+    for v in (1, 2, 3, 4):
+        assert put(c, v) is True
+    assert take(c) == [1, 2, 3]
+    g = go(take, c)
+    until(lambda: pending(c) == (0, 1), what="go take parked")
+    t = bg(take, c)
+    until(lambda: pending(c) == (0, 2), what="thread take blocked")
+    close(c)
+    # FIFO: the parked go block came first and gets the flushed group.
+    assert take(g) == [4]
+    assert t.join() is None
 
 
 @pytest.mark.timeout(10)
