@@ -46,6 +46,7 @@ __all__ = [
     "Reduced",
     "ReducingFn",
     "Transducer",
+    "as_reducing_fn",
     "cat",
     "comp",
     "completing",
@@ -224,6 +225,21 @@ def _has_completion_arity(f: Callable[..., Any]) -> bool:
     return True
 
 
+def as_reducing_fn(f: Callable[..., Any]) -> ReducingFn:
+    """``f`` itself if it has a completion arity, else ``completing(f)``.
+
+    The rule :func:`transduce` uses (and channel-side ``transduce`` should
+    use too): ``f`` is taken as a full reducing function if it can be called
+    with one positional argument; otherwise (``operator.add``,
+    ``lambda acc, x: ...``, builtins without a signature) it is wrapped.
+
+    >>> as_reducing_fn(operator.add)(5)
+    5
+    """
+    _check_callable(f, "f", "as_reducing_fn")
+    return f if _has_completion_arity(f) else completing(f)
+
+
 def transduce(xform: Transducer, f: Callable[..., Any], init: Any, iterable: Iterable[Any]) -> Any:
     """Reduce ``iterable`` with ``xform(f)`` starting from ``init``, then complete.
 
@@ -243,9 +259,7 @@ def transduce(xform: Transducer, f: Callable[..., Any], init: Any, iterable: Ite
     """
     _check_callable(xform, "xform", "transduce")
     _check_callable(f, "f", "transduce")
-    if not _has_completion_arity(f):
-        f = completing(f)
-    rf = xform(f)
+    rf = xform(as_reducing_fn(f))
     acc = init
     for x in iterable:
         acc = rf(acc, x)

@@ -211,6 +211,19 @@ def test_transduce_uses_completion_arity_when_present() -> None:
     assert xf.transduce(xf.map(lambda x: x), rf2, 0, [1, 2]) == -3
 
 
+def test_as_reducing_fn() -> None:
+    wrapped = xf.as_reducing_fn(operator.add)
+    assert wrapped is not operator.add
+    assert wrapped(2, 3) == 5 and wrapped(7) == 7
+    two_args = xf.as_reducing_fn(lambda acc, x: acc * x)
+    assert two_args(3) == 3
+    full = xf.completing(operator.add, lambda acc: acc + 100)
+    assert xf.as_reducing_fn(full) is full
+    assert xf.as_reducing_fn(append_rf) is append_rf
+    with pytest.raises(TypeError, match=r"\bf\b"):
+        xf.as_reducing_fn(3)  # type: ignore[arg-type]
+
+
 def test_transduce_init_is_not_called_and_empty_input_completes() -> None:
     rf = xf.completing(lambda a, x: a + x, lambda a: a * 10)
     assert xf.transduce(xf.map(lambda x: x), rf, 4, []) == 40
