@@ -35,6 +35,7 @@ from gochan import (
     sliding_buffer,
     take,
     take_async,
+    thread,
     xf,
 )
 
@@ -563,6 +564,26 @@ def test_one_xform_value_on_two_channels() -> None:
     assert b.closed
     assert [take(a), take(a)] == [[1, 2], None]
     assert [take(b), take(b)] == [[10, 20], None]
+
+
+@pytest.mark.timeout(20)
+def test_stateful_xform_under_concurrent_producers() -> None:
+    # The xform runs under the channel lock: with threads and go blocks
+    # putting at once, partition_all still sees every value exactly once and
+    # each producer's values stay in its own order.
+    c = chan(4, xf.partition_all(3))
+    consumer = go(_take_all, c)
+    producers = [thread(_put_all, c, [(p, i) for i in range(300)]) for p in range(3)]
+    producers += [go(_put_all, c, [(p, i) for i in range(300)]) for p in range(3, 6)]
+    for prod in producers:
+        assert take(prod) == [True] * 300
+    close(c)
+    groups = take(consumer)
+    assert all(len(g) == 3 for g in groups)  # 1800 values: no partial group
+    flat = [v for g in groups for v in g]
+    assert sorted(flat) == sorted((p, i) for p in range(6) for i in range(300))
+    for p in range(6):
+        assert [i for q, i in flat if q == p] == list(range(300))
 
 
 # ---------------------------------------------------------------------------
