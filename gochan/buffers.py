@@ -5,8 +5,9 @@ the channel lock while it does, so buffers need no locking of their own.
 """
 from __future__ import annotations
 
+import sys
 from collections import deque
-from typing import Any, Deque
+from typing import Any
 
 __all__ = ["Buffer", "FixedBuffer", "DroppingBuffer", "SlidingBuffer", "PromiseBuffer",
            "buffer", "dropping_buffer", "sliding_buffer", "is_unblocking_buffer"]
@@ -21,173 +22,114 @@ def _check_size(n: object, fname: str) -> int:
 
 
 class Buffer:
-    """Base of every buffer: `add`, `remove`, `__len__`, `is_full`, `close_buf`.
+    """What every buffer offers the channel: `add(v)`, `remove()`, `len()`, `limit`, `close_buf()`.
 
-    `unblocking` is True when puts never park (the buffer is never full).
+    The channel asks "full?" as `len(buf) >= buf.limit` (`limit` is n for a
+    fixed buffer and unbounded for the others). The concrete buffers subclass
+    `deque` or `list` so that the hot calls (`len`, `add`, `remove`) run in C:
+    a Python-level `__len__` on every operation cost more than the rest of a
+    buffered put. `unblocking` is True when puts never park.
     """
 
     __slots__ = ()
     unblocking = False
     kind = "buffer"
+    limit: int = sys.maxsize
+    n: int = 0
 
     def is_full(self) -> bool:
-        raise NotImplementedError
-
-    def add(self, value: Any) -> None:
-        raise NotImplementedError
-
-    def remove(self) -> Any:
-        raise NotImplementedError
-
-    def __len__(self) -> int:
-        raise NotImplementedError
+        return len(self) >= self.limit  # type: ignore[arg-type]
 
     def close_buf(self) -> None:
         """Called once when the channel closes."""
 
     def describe(self) -> str:
-        return f"{self.kind}({len(self)}/{getattr(self, 'n', '?')})"
+        return f"{self.kind}({len(self)}/{self.n})"  # type: ignore[arg-type]
 
 
-class FixedBuffer(Buffer):
+class FixedBuffer(Buffer, deque):  # type: ignore[misc]
     """FIFO of at most `n` values; puts park while it is full.
 
     An expanding transducer may add past `n` (as in core.async); the buffer
     then stays full until takes bring it below `n`.
     """
 
-    __slots__ = ("n", "_q")
+    __slots__ = ("n", "limit")
     kind = "buffer"
+    add = deque.append
+    remove = deque.popleft
 
     def __init__(self, n: int) -> None:
+        deque.__init__(self)
         self.n = n
-        self._q: Deque[Any] = deque()
-
-    def is_full(self) -> bool:
-        return len(self._q) >= self.n
-
-    def add(self, value: Any) -> None:
-        self._q.append(value)
-
-    def remove(self) -> Any:
-        return self._q.popleft()
-
-    def __len__(self) -> int:
-        return len(self._q)
+        self.limit = n
 
 
-class ResultBuffer(Buffer):
-    """A fixed buffer of one slot, without a deque: the buffer of every go block's channel.
+class ResultBuffer(Buffer, list):  # type: ignore[misc]
+    """A fixed buffer of one value, on a list (56 bytes, where a deque takes ~600).
 
-    Tens of thousands of go blocks may be alive at once, so their result
-    channels are kept small.
+    Every go block has a result channel, and tens of thousands may be alive.
     """
 
-    __slots__ = ("_v", "_has")
+    __slots__ = ()
     kind = "buffer"
     n = 1
-
-    def __init__(self) -> None:
-        self._v: Any = None
-        self._has = False
-
-    def is_full(self) -> bool:
-        return self._has
-
-    def add(self, value: Any) -> None:
-        if self._has:  # only an expanding transducer could do this; the result channel has none
-            raise RuntimeError("result buffer overfilled")
-        self._v = value
-        self._has = True
-
-    def remove(self) -> Any:
-        v = self._v
-        self._v = None
-        self._has = False
-        return v
-
-    def __len__(self) -> int:
-        return 1 if self._has else 0
+    limit = 1
+    add = list.append
+    remove = list.pop  # one element at most: last is first
 
 
-class DroppingBuffer(Buffer):
+class DroppingBuffer(Buffer, deque):  # type: ignore[misc]
     """Holds at most `n` values; when full, the newest value is dropped (the put still succeeds)."""
 
-    __slots__ = ("n", "_q")
+    __slots__ = ("n",)
     unblocking = True
     kind = "dropping_buffer"
+    remove = deque.popleft
 
     def __init__(self, n: int) -> None:
+        deque.__init__(self)
         self.n = n
-        self._q: Deque[Any] = deque()
-
-    def is_full(self) -> bool:
-        return False
 
     def add(self, value: Any) -> None:
-        if len(self._q) < self.n:
-            self._q.append(value)
-
-    def remove(self) -> Any:
-        return self._q.popleft()
-
-    def __len__(self) -> int:
-        return len(self._q)
+        if len(self) < self.n:
+            self.append(value)
 
 
-class SlidingBuffer(Buffer):
+class SlidingBuffer(Buffer, deque):  # type: ignore[misc]
     """Holds at most `n` values; when full, the oldest value is dropped to make room."""
 
-    __slots__ = ("n", "_q")
+    __slots__ = ()
     unblocking = True
     kind = "sliding_buffer"
+    add = deque.append  # maxlen drops the oldest
+    remove = deque.popleft
 
     def __init__(self, n: int) -> None:
-        self.n = n
-        self._q: Deque[Any] = deque(maxlen=n)
+        deque.__init__(self, (), n)
 
-    def is_full(self) -> bool:
-        return False
-
-    def add(self, value: Any) -> None:
-        self._q.append(value)  # maxlen drops the oldest
-
-    def remove(self) -> Any:
-        return self._q.popleft()
-
-    def __len__(self) -> int:
-        return len(self._q)
+    @property
+    def n(self) -> int:  # type: ignore[override]
+        return self.maxlen  # type: ignore[attr-defined,return-value]
 
 
-_UNDELIVERED = object()
-
-
-class PromiseBuffer(Buffer):
+class PromiseBuffer(Buffer, list):  # type: ignore[misc]
     """Keeps the first value forever: every take sees it, later adds are ignored."""
 
-    __slots__ = ("_v",)
+    __slots__ = ()
     unblocking = True
     kind = "promise"
     n = 1
 
-    def __init__(self) -> None:
-        self._v: Any = _UNDELIVERED
-
-    def is_full(self) -> bool:
-        return False
-
     def add(self, value: Any) -> None:
-        if self._v is _UNDELIVERED:
-            self._v = value
+        if not self:
+            self.append(value)
 
     def remove(self) -> Any:
-        return self._v
-
-    def __len__(self) -> int:
-        return 0 if self._v is _UNDELIVERED else 1
+        return self[0]
 
     def describe(self) -> str:
-        return "promise(delivered)" if len(self) else "promise(empty)"
+        return "promise(delivered)" if self else "promise(empty)"
 
 
 def buffer(n: int) -> FixedBuffer:

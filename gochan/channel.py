@@ -92,7 +92,7 @@ class Chan(Generic[T]):
                 return False
             buf = self._buf
             if buf is not None:
-                if buf.is_full():
+                if len(buf) >= buf.limit:
                     return self._enqueue_put(val, waiter, blockable)
                 f = waiter.flag
                 if f is not None and not f.commit():
@@ -111,9 +111,19 @@ class Chan(Generic[T]):
             else:
                 takes = self._takes
                 if not takes:
+                    puts = self._puts
+                    if blockable and waiter.flag is None and puts is not None and len(puts) < MAX_PENDING:
+                        puts.append((waiter, val))  # the common park: inline for speed
+                        return PENDING
                     return self._enqueue_put(val, waiter, blockable)
                 own = waiter.flag
-                i = 0
+                t = takes[0]
+                if own is None and t.flag is None:  # the common rendezvous: no alts involved
+                    takes.popleft()
+                    match = t
+                    i = len(takes) + 1  # skip the general loop
+                else:
+                    i = 0
                 while i < len(takes):
                     t = takes[i]
                     tf = t.flag
@@ -177,10 +187,10 @@ class Chan(Generic[T]):
                     return PENDING
                 val = buf.remove()
                 puts = self._puts
-                if puts and not buf.is_full():
+                if puts and len(buf) < buf.limit:
                     wakes = []
                     done = False
-                    while puts and not buf.is_full():
+                    while puts and len(buf) < buf.limit:
                         p, pv = puts.popleft()
                         pf = p.flag
                         if pf is None or pf.commit():
@@ -199,9 +209,20 @@ class Chan(Generic[T]):
             else:
                 puts = self._puts
                 if not puts:
+                    takes = self._takes
+                    if (blockable and not self._closed and waiter.flag is None and takes is not None
+                            and len(takes) < MAX_PENDING):
+                        takes.append(waiter)  # the common park: inline for speed
+                        return PENDING
                     return self._take_empty(waiter, blockable)
                 own = waiter.flag
-                i = 0
+                p, pv = puts[0]
+                if own is None and p.flag is None:  # the common rendezvous: no alts involved
+                    puts.popleft()
+                    match = p
+                    i = len(puts) + 1  # skip the general loop
+                else:
+                    i = 0
                 while i < len(puts):
                     p, pv = puts[i]
                     pf = p.flag

@@ -76,6 +76,7 @@ class GoTask(greenlet):
     new greenlet maps a fresh interpreter data stack), reusing one ~1 us.
     """
 
+    __slots__ = ("hub",)
     flag = None
 
     def __init__(self, hub: "Hub") -> None:
@@ -135,6 +136,9 @@ def current_go() -> Optional[GoTask]:
 
 class Hub:
     """One worker thread running go blocks from its run queue."""
+
+    __slots__ = ("index", "runq", "inbox", "inbox_lock", "wake_lock", "sleeping", "budget", "ident",
+                 "glet", "timer_hook", "passes", "free", "_started", "thread", "__dict__")
 
     def __init__(self, index: int) -> None:
         self.index = index

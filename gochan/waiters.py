@@ -119,7 +119,13 @@ class ThreadWaiter:
         self.lock.release()
 
     def wait(self) -> Any:
-        self.lock.acquire()
+        try:
+            self.lock.acquire()
+        except BaseException:
+            # Interrupted (Ctrl-C): this waiter may still sit in a channel's
+            # queue, so the thread must never reuse it for another operation.
+            _tls.waiter = ThreadWaiter()
+            raise
         value = self.value
         self.value = None
         return value
