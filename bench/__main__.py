@@ -145,9 +145,9 @@ def run_workload(wl: Workload, reps: int, quick: bool, only: set[str] | None) ->
 def run_w5(quick: bool) -> dict:
     if not (HERE / "timers_bench.py").exists():
         return {"status": "pending", "reason": "bench/timers_bench.py not written yet"}
-    out = run_one("w5", "timers", None, {}, 300.0, quick=quick)
+    out = run_one("w5", "timers", None, {}, 300.0 if quick else 900.0, quick=quick)
     if "ok" in out:
-        return {"status": "ok", "metrics": out["metrics"]}
+        return {"status": "ok", "metrics": out["metrics"], "targets": out.get("targets", [])}
     if "skipped" in out:
         return {"status": "pending", "reason": out["skipped"]}
     return {"status": "error", "reason": out.get("error") or f"timeout {out.get('timeout')} s"}
@@ -276,14 +276,38 @@ def targets_text(targets: list[dict]) -> str:
     return "\n".join(lines)
 
 
+def _fmt_any(v) -> str:
+    return f"{v:.4g}" if isinstance(v, float) else str(v)
+
+
 def w5_text(w5: dict) -> str:
     if w5["status"] == "ok":
-        items = ", ".join(f"{k}={v:.4g}" if isinstance(v, float) else f"{k}={v}"
-                          for k, v in w5["metrics"].items())
-        return f"W5 timers: {items}"
+        items = [f"{k}={_fmt_any(v)}" for k, v in w5["metrics"].items()]
+        lines = ["W5 timers (bench/timers_bench.py; ms unless the name says otherwise):"]
+        for i in range(0, len(items), 4):
+            lines.append("  " + "  ".join(f"{x:30s}" for x in items[i:i + 4]).rstrip())
+        return "\n".join(lines)
     if w5["status"] == "pending":
         return "W5: pending (timers)"
-    return f"W5 timers: {w5['status']}: {str(w5.get('reason', '')).strip().splitlines()[-1:]}"
+    why = str(w5.get("reason", "")).strip().splitlines()
+    return f"W5 timers: {w5['status']}: {why[-1] if why else ''}"
+
+
+def w5_md(w5: dict) -> str:
+    if w5["status"] != "ok":
+        return w5_text(w5)
+    lines = ["W5 timers (from `bench/timers_bench.py`; ms unless the name says otherwise):", "",
+             "| metric | value | metric | value |", "|---|---|---|---|"]
+    items = list(w5["metrics"].items())
+    for i in range(0, len(items), 2):
+        pair = items[i:i + 2]
+        cells = [f"{k} | {_fmt_any(v)}" for k, v in pair] + ([" | "] if len(pair) == 1 else [])
+        lines.append("| " + " | ".join(cells) + " |")
+    return "\n".join(lines)
+
+
+def w5_targets(w5: dict) -> list[dict]:
+    return [t for t in w5.get("targets", [])] if w5["status"] == "ok" else []
 
 
 def meta(args, reps: int) -> dict:
@@ -342,6 +366,9 @@ def report(doc: dict) -> str:
     if notes:
         out += ["", "not run:"] + [f"  {s}" for s in notes]
     out += ["", "targets (ratio = gochan's median / the other's median):", targets_text(doc["targets"])]
+    for t in w5_targets(doc["w5"]):
+        state = "not measured" if t["met"] is None else ("met" if t["met"] else "MISSED")
+        out.append(f"  W5 {t['target']:42s} {state}")
     return "\n".join(out)
 
 
@@ -404,7 +431,7 @@ def report_md(doc: dict) -> str:
         "",
         md_table(doc),
         "",
-        w5_text(doc["w5"]),
+        w5_md(doc["w5"]),
         "",
     ]
     notes = skip_notes(doc)
@@ -417,6 +444,9 @@ def report_md(doc: dict) -> str:
             lines.append(f"| {t['target']} | not measured | |")
         else:
             lines.append(f"| {t['target']} | {t['ratio']:.2f} | {'met' if t['met'] else 'MISSED'} |")
+    for t in w5_targets(doc["w5"]):
+        state = "not measured" if t["met"] is None else ("met" if t["met"] else "MISSED")
+        lines.append(f"| W5 {t['target']} | | {state} |")
     return "\n".join(lines) + "\n"
 
 

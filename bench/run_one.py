@@ -46,7 +46,13 @@ def _run(args) -> dict:
         res = fn(quick=args.quick) if "quick" in params else fn()
         if not isinstance(res, dict):
             return {"error": f"timers_bench.main() returned {type(res).__name__}, not dict"}
-        return {"ok": True, "metrics": res}
+        targets = []
+        for label, check in getattr(tb, "TARGETS", []):  # optional: [(label, fn(metrics) -> bool)]
+            try:
+                targets.append({"target": label, "met": bool(check(res))})
+            except Exception as e:  # a metric the check needs is missing
+                targets.append({"target": label, "met": None, "why": repr(e)})
+        return {"ok": True, "metrics": res, "targets": targets}
 
     from .registry import BY_ID
     wl = BY_ID[args.workload]
