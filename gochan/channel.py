@@ -195,7 +195,7 @@ class Chan(Generic[T]):
                         pf = p.flag
                         if pf is None or pf.commit():
                             wakes.append(p)
-                            if (self._add(buf, pv) if self._rf is not None else buf.add(pv)):
+                            if (self._add(buf, pv, False) if self._rf is not None else buf.add(pv)):
                                 done = True
                                 break
                     if done:
@@ -315,12 +315,19 @@ class Chan(Generic[T]):
         return wakes
 
     # ---------------------------------------------------------------- xform
-    def _add(self, buf: Buffer, val: Any) -> bool:
-        """Run the xform step under the lock; True if it returned reduced."""
+    def _add(self, buf: Buffer, val: Any, propagate: bool = True) -> bool:
+        """Run the xform step under the lock; True if it returned reduced.
+
+        `propagate`: an exception raised by the ex_handler itself reaches the
+        caller (as in core.async, where the putter sees it). Only a put's own
+        step propagates; a take admitting a pending put, or a close running
+        completion, reports it instead, so that taker, putter and the values
+        already moved are never abandoned half way.
+        """
         try:
             r = self._rf(buf, val)  # type: ignore[misc]
         except Exception as exc:
-            self._handle(exc, buf)
+            self._handle(exc, buf, propagate)
             return False
         return r.__class__ is _Reduced
 
@@ -331,14 +338,21 @@ class Chan(Generic[T]):
         try:
             self._rf(buf)  # type: ignore[misc]
         except Exception as exc:
-            self._handle(exc, buf)
+            self._handle(exc, buf, False)
 
-    def _handle(self, exc: Exception, buf: Buffer) -> None:
+    def _handle(self, exc: Exception, buf: Buffer, propagate: bool) -> None:
         handler = self._ex_handler
         if handler is None:
             report_exception(exc)
             return
-        v = handler(exc)  # an exception from the handler itself propagates to the putter
+        if propagate:
+            v = handler(exc)
+        else:
+            try:
+                v = handler(exc)
+            except Exception as failure:
+                report_exception(failure)
+                return
         if v is not None:
             buf.add(v)
 
@@ -385,8 +399,12 @@ class Chan(Generic[T]):
         kind = "unbuffered" if buf is None else buf.describe()
         if self._rf is not None:
             kind += "+xform"
-        return (f"<Chan 0x{id(self):x} {kind} puts={len(self._puts or ())} "
-                f"takes={len(self._takes or ())} {'closed' if self._closed else 'open'}>")
+        try:  # no lock (repr may be called under it); a concurrent change may disturb the count
+            puts = sum(1 for w, _ in list(self._puts or ()) if w.flag is None or w.flag.active)
+            takes = sum(1 for w in list(self._takes or ()) if w.flag is None or w.flag.active)
+        except RuntimeError:
+            puts, takes = len(self._puts or ()), len(self._takes or ())
+        return f"<Chan 0x{id(self):x} {kind} puts={puts} takes={takes} {'closed' if self._closed else 'open'}>"
 
 
 def _load_reduced() -> type:

@@ -170,6 +170,10 @@ def take_async(c: "Chan[T]", fn: Callable[[Optional[T]], Any], on_caller: bool =
 
 # ---------------------------------------------------------------------- alts
 
+#: alts validates every op up front when it has at most this many (see _alts).
+EAGER_VALIDATION = 64
+
+
 def _random_order(n: int) -> Iterator[int]:
     """A uniformly random permutation of range(n), produced lazily: O(k) for the first k."""
     swapped: dict = {}
@@ -203,10 +207,13 @@ def _alts(ops: Sequence[Any], priority: bool, default: Any, fname: str) -> Tuple
     flag = Flag()
     probe = AltWaiter(flag, None, None, -1)
     tried: List[Tuple[int, Chan, Any]] = []
-    # Phase 1: try each op without registering, validating each before it is
-    # tried; the first that completes wins and the rest are never looked at.
+    parsed = [_parse_op(op, j, fname) for j, op in enumerate(ops)] if n <= EAGER_VALIDATION else None
+    # Phase 1: try each op without registering; the first that completes wins.
+    # Up to EAGER_VALIDATION ops are all validated first; beyond that each op
+    # is validated when tried, so that an alts over 10,000 channels whose
+    # first try is ready costs O(1), not O(ports) (core.async walks them all).
     for j in order:
-        c, v = _parse_op(ops[j], j, fname)
+        c, v = parsed[j] if parsed is not None else _parse_op(ops[j], j, fname)
         if v is NOTHING and not c._closed and not c._puts and (c._buf is None or not len(c._buf)):
             # Unlocked peek: nothing to take. A stale answer is harmless, as
             # phase 2 repeats every op under the channel lock.
