@@ -20,3 +20,8 @@ __all__ = [
 
 # Modules of other issues register here, one line each:
 # --- extensions ---
+from .pipes import (into, merge, onto_chan, onto_chan_thread, pipe, pipeline, pipeline_async,  # noqa: E402
+                    pipeline_blocking, reduce, split, take_n, to_chan, transduce)
+__all__ += ["pipe", "pipeline", "pipeline_blocking", "pipeline_async", "onto_chan", "onto_chan_thread",
+            "to_chan", "merge", "into", "reduce", "transduce", "split", "take_n"]
+from .pipes import map  # noqa: E402,A004 - gochan.map, left out of __all__ (shadows the builtin)
