@@ -99,10 +99,22 @@ class Chan:
     __slots__ = ("buf", "cap", "takers", "putters")
 
     def __init__(self, cap: int = 0):
-        self.buf: deque = deque()
+        # As in gochan, a queue exists only once needed: an unbuffered channel
+        # has no buffer, and the waiter queues appear at the first park.
+        self.buf = deque() if cap else None
         self.cap = cap
-        self.takers: deque = deque()
-        self.putters: deque = deque()
+        self.takers = None
+        self.putters = None
+
+    def _park_take(self, w) -> None:
+        if self.takers is None:
+            self.takers = deque()
+        self.takers.append(w)
+
+    def _park_put(self, w) -> None:
+        if self.putters is None:
+            self.putters = deque()
+        self.putters.append(w)
 
     # -- the two primitive attempts, shared by take/put/alts --------------
     def _try_take(self):
@@ -132,8 +144,9 @@ class Chan:
             if _claim(w):
                 unpark(w.g, v if w.flag is None else (v, self))
                 return True
-        if len(self.buf) < self.cap:
-            self.buf.append(v)
+        buf = self.buf
+        if buf is not None and len(buf) < self.cap:
+            buf.append(v)
             return True
         return False
 
@@ -144,7 +157,7 @@ class Chan:
             return buf.popleft()
         if buf or self.putters:
             return self._try_take()[1]
-        self.takers.append(_Waiter(getcurrent(), None))
+        self._park_take(_Waiter(getcurrent(), None))
         # park (inlined)
         if _ready and _ready[0][0]:
             g, v = _ready.popleft()
@@ -164,10 +177,10 @@ class Chan:
                 _ready.append((w.g, (v, self)))
                 return True
         buf = self.buf
-        if len(buf) < self.cap:
+        if buf is not None and len(buf) < self.cap:
             buf.append(v)
             return True
-        self.putters.append(_Waiter(getcurrent(), None, v))
+        self._park_put(_Waiter(getcurrent(), None, v))
         if _ready and _ready[0][0]:
             g, r = _ready.popleft()
             return g.switch(r)
@@ -193,7 +206,7 @@ def alts(ops):
     for op in ops:
         if type(op) is tuple:
             c, v = op
-            c.putters.append(_Waiter(g, flag, v))
+            c._park_put(_Waiter(g, flag, v))
         else:
-            op.takers.append(_Waiter(g, flag))
+            op._park_take(_Waiter(g, flag))
     return park()
