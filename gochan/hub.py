@@ -88,13 +88,15 @@ class GoTask(greenlet):
         free = hub.free
         while True:
             result = None
+            ch = sp.chan
             try:
                 result = sp.ctx.run(sp.fn, *sp.args, **sp.kwargs)
-            except GreenletExit:
-                return  # collected while parked on channels nobody can reach
+            except GreenletExit:  # reaped: parked on channels nobody else can reach
+                if ch is not None:
+                    ch._deliver_result(None)
+                return
             except BaseException as exc:
                 report_exception(exc)
-            ch = sp.chan
             sp = None
             if ch is not None:
                 ch._deliver_result(result)
@@ -138,7 +140,7 @@ class Hub:
     """One worker thread running go blocks from its run queue."""
 
     __slots__ = ("index", "runq", "inbox", "inbox_lock", "wake_lock", "sleeping", "budget", "ident",
-                 "glet", "timer_hook", "passes", "free", "_started", "thread", "__dict__")
+                 "glet", "timer_hook", "passes", "free", "reap", "_started", "thread", "__dict__")
 
     def __init__(self, index: int) -> None:
         self.index = index
@@ -154,6 +156,7 @@ class Hub:
         #: Installed by the timers module: fires due timers, returns seconds to the next deadline or None.
         self.timer_hook: Optional[Callable[[], Optional[float]]] = None
         self.passes = 0
+        self.reap = False  # set after a full gc: sweep for go blocks nobody can wake (reaper.py)
         self.free: List[GoTask] = []  # finished go blocks' greenlets, ready for reuse
         self._started = threading.Event()
         self.thread = threading.Thread(target=self._main, name=f"gochan-hub-{index}", daemon=True)
@@ -206,6 +209,10 @@ class Hub:
                     batch = self.inbox
                     self.inbox = deque()
                 runq.extend(batch)
+            if self.reap:
+                self.reap = False
+                from .reaper import sweep
+                sweep(self)
             delay = None
             hook = self.timer_hook
             if hook is not None:
@@ -277,6 +284,8 @@ def hubs() -> List[Hub]:
             for h in started:
                 h.start()
             _hubs.extend(started)
+            from .reaper import install
+            install()
     return _hubs
 
 

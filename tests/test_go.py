@@ -754,11 +754,6 @@ def _collect_until(pred: Any, nudge: Any, timeout: float = 10.0) -> bool:
     return False
 
 
-@pytest.mark.xfail(strict=True, reason=(
-    "core bug: a parked go block is never collected. greenlet does not GC-track suspended "
-    "greenlets, so the cycle GoTask -> its frames -> channel -> pending queue -> GoTask is "
-    "invisible to the collector; GoTask.run/park also keep `self` in the parked greenlet's "
-    "own frames, which alone pins it"))
 @pytest.mark.timeout(30)
 def test_go_block_parked_on_unreachable_channel_is_collected(nudge) -> None:
     log: List[str] = []

@@ -1,0 +1,138 @@
+"""Reaping go blocks parked on channels that nobody else can reach.
+
+core.async lets the JVM collect a go block parked on an unreachable channel.
+CPython cannot do that for a greenlet: greenlet does not show a suspended
+greenlet's frames to the cycle collector, so the cycle "channel -> its
+pending queue -> the parked go block -> the go block's frames -> channel"
+is never freed, and a `finally` in the go block never runs.
+
+So after every full collection (a `gc.callbacks` hook on generation 2) each
+hub sweeps its own go blocks, on its own thread, while they are suspended:
+for every channel on which go blocks of this hub are parked in a plain
+`take` or `put`, it counts the references to the channel that those go
+blocks' frames hold. If they account for every reference to the channel,
+no one else can ever complete those operations: the hub removes the waiters
+and throws `GreenletExit` into each go block, whose `finally` blocks run and
+whose result channel closes, as with a greenlet freed by reference counting.
+
+The test is conservative: a reference it cannot attribute (a closure cell,
+an argument tuple such as `go(take, c)`'s, a value on a frame's evaluation
+stack, a go block on another hub, another thread, a weak reference) keeps
+the go blocks alive. Go blocks parked in `alts` are not reaped.
+Cost: nothing on the hot path; O(heap) per hub per full collection.
+"""
+from __future__ import annotations
+
+import gc
+import sys
+import weakref
+from typing import Any, Dict, List
+
+from greenlet import GreenletExit
+
+from .channel import Chan
+from .errors import report_exception
+from .hub import GoTask, Hub, hubs
+
+__all__ = ["install", "sweep", "request_sweep"]
+
+_installed = False
+
+
+def _on_gc(phase: str, info: Dict[str, Any]) -> None:
+    if phase == "stop" and info.get("generation") == 2:
+        request_sweep()
+
+
+def request_sweep() -> None:
+    """Ask every hub to sweep for unreachable parked go blocks at its next pass."""
+    for hub in hubs():
+        hub.reap = True
+        hub.poke()
+
+
+def install() -> None:
+    """Hook the sweep to full garbage collections (once)."""
+    global _installed
+    if not _installed:
+        _installed = True
+        gc.callbacks.append(_on_gc)
+
+
+def _frames(g: GoTask) -> List[Any]:
+    frames = []
+    f = g.gr_frame
+    while f is not None:
+        frames.append(f)
+        f = f.f_back
+    return frames
+
+
+def _parked_on(g: GoTask, op_codes: tuple) -> Any:
+    """The channel `g` is parked on in a plain take or put, or None."""
+    for f in _frames(g):
+        if f.f_code in op_codes:
+            c = f.f_locals.get("c")
+            return c if isinstance(c, Chan) else None
+    return None
+
+
+def _frame_refs(frames: List[Any], c: Chan) -> int:
+    """References to `c` held by these frames: each fast local, and its mirror in f_locals."""
+    n = 0
+    for f in frames:
+        code = f.f_code
+        cells = code.co_cellvars + code.co_freevars
+        for name, v in f.f_locals.items():  # materializes the mirror dict: count it too
+            if v is c:
+                n += 1 if name in cells else 2
+    return n
+
+
+def _detach(g: GoTask, c: Chan) -> bool:
+    """Remove `g`'s pending operation from `c`; False if it is no longer pending there."""
+    with c._lock:
+        takes = c._takes
+        if takes:
+            for i, w in enumerate(takes):
+                if w is g:
+                    del takes[i]
+                    return True
+        puts = c._puts
+        if puts:
+            for i, (w, _) in enumerate(puts):
+                if w is g:
+                    del puts[i]
+                    return True
+    return False
+
+
+def sweep(hub: Hub) -> int:
+    """Reap this hub's go blocks parked on channels only they reference. Runs on the hub's thread."""
+    from . import ops
+    op_codes = (ops.take.__code__, ops.put.__code__)
+    by_chan: Dict[int, List[Any]] = {}
+    for obj in gc.get_objects():
+        if obj.__class__ is GoTask and obj.hub is hub and not obj.dead and obj.gr_frame is not None:
+            c = _parked_on(obj, op_codes)
+            if c is not None:
+                entry = by_chan.setdefault(id(c), [c])
+                entry.append(obj)
+    reaped = 0
+    for entry in by_chan.values():
+        c = entry[0]
+        group = entry[1:]
+        if weakref.getweakrefcount(c):
+            continue
+        held = sum(_frame_refs(_frames(g), c) for g in group)
+        # getrefcount's argument, `c` here, and `entry` holding it:
+        if sys.getrefcount(c) - 3 != held:
+            continue
+        for g in group:
+            if _detach(g, c):
+                try:
+                    g.throw(GreenletExit)
+                    reaped += 1
+                except BaseException as exc:
+                    report_exception(exc)
+    return reaped
