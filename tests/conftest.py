@@ -62,7 +62,7 @@ def reported() -> Iterator[Recorder]:
 class Bg:
     """One call running on a daemon thread; keeps its result or its exception."""
 
-    def __init__(self, fn: Callable[..., Any], *args: Any) -> None:
+    def __init__(self, fn: Callable[..., Any], *args: Any, **kwargs: Any) -> None:
         self.result: Any = None
         self.error: Optional[BaseException] = None
         self.ident: Optional[int] = None
@@ -72,7 +72,7 @@ class Bg:
             self.ident = threading.get_ident()
             self.started.set()
             try:
-                self.result = fn(*args)
+                self.result = fn(*args, **kwargs)
             except BaseException as exc:  # handed to the test through .error
                 self.error = exc
 
@@ -98,8 +98,8 @@ class Bg:
 def bg() -> Iterator[Callable[..., Bg]]:
     started: List[Bg] = []
 
-    def start(fn: Callable[..., Any], *args: Any) -> Bg:
-        b = Bg(fn, *args)
+    def start(fn: Callable[..., Any], *args: Any, **kwargs: Any) -> Bg:
+        b = Bg(fn, *args, **kwargs)
         started.append(b)
         return b
 

@@ -597,8 +597,9 @@ def test_blocked_thread_takes_count_toward_the_limit(bg, pending, until) -> None
 
 
 @pytest.mark.timeout(10)
-def test_takers_served_in_arrival_order(bg, pending, until) -> None:
-    c = chan()
+@pytest.mark.parametrize("buf", [None, 1, 4])
+def test_takers_served_in_arrival_order(bg, pending, until, buf) -> None:
+    c = chan(buf)
     kinds: List[Any] = []
     for i in range(9):
         kind = i % 3
