@@ -755,15 +755,28 @@ def _collect_until(pred: Any, nudge: Any, timeout: float = 10.0) -> bool:
 
 
 @pytest.mark.timeout(30)
-def test_go_block_parked_on_unreachable_channel_is_collected(nudge) -> None:
+@pytest.mark.parametrize("op", ["take", "put", "deep take"])
+def test_go_block_parked_on_unreachable_channel_is_collected(nudge, op) -> None:
     log: List[str] = []
     parked = threading.Event()
+
+    def deeper(c: Any) -> Any:
+        return take(c)
+
+    def deep(c: Any) -> Any:
+        return deeper(c)
 
     def body() -> None:
         c = chan()
         try:
             parked.set()
-            take(c)  # nobody else can ever reach c
+            # nobody else can ever reach c
+            if op == "take":
+                take(c)
+            elif op == "put":
+                put(c, "never taken")
+            else:
+                deep(c)
             log.append("resumed")
         finally:
             log.append("finally")
@@ -795,6 +808,39 @@ def test_go_block_parked_on_reachable_channel_is_not_collected(nudge) -> None:
     put(keep[0], "resumed")
     assert take(g) is None
     assert log == ["resumed", "finally"]
+
+
+@pytest.mark.timeout(30)
+@pytest.mark.parametrize("helper_hub", [0, 1])
+def test_go_block_is_not_collected_while_another_parked_go_block_can_wake_it(nudge, helper_hub) -> None:
+    # c is referenced only by the frames of two go blocks: the waiter (parked on c)
+    # and a helper parked on d, which the test can reach and which will put on c
+    helper_hub = min(helper_hub, len(hubs()) - 1)
+    handoff, d = chan(1), chan()
+    log: List[Any] = []
+    parked = threading.Event()
+
+    def waiter() -> None:
+        c = chan()
+        put(handoff, c)  # through a channel, so no argument tuple holds c
+        try:
+            parked.set()
+            log.append(take(c))
+        finally:
+            log.append("finally")
+
+    def helper() -> None:
+        c = take(handoff)
+        v = take(d)
+        put(c, v)
+
+    w = go_on(0, waiter)
+    h = go_on(helper_hub, helper)
+    assert parked.wait(10)
+    assert not _collect_until(lambda: bool(log), nudge, timeout=0.5)
+    assert put(d, "woken") is True
+    assert take(h) is None and take(w) is None
+    assert log == ["woken", "finally"]
 
 
 # -------------------------------------------------------------------- hubs
