@@ -292,10 +292,16 @@ class Hub:
                 self.sleeping = False
             if woken:
                 self.wake_lock.acquire()
+        watchdog = _watchdog
+        if watchdog is not None and watchdog.resting:
+            watchdog.activity.set()
 
     def __repr__(self) -> str:
         return f"<Hub {self.index} runq={len(self.runq)} inbox={len(self.inbox)} sleeping={self.sleeping}>"
 
+
+#: The blocking detector (watchdog.py), when enabled; it rests while every hub sleeps.
+_watchdog: Any = None
 
 _local = threading.local()
 _hubs: List[Hub] = []
@@ -330,6 +336,8 @@ def hubs() -> List[Hub]:
             from .reaper import install
             install()
             atexit.register(_halt_hubs)
+            from .watchdog import start_default
+            start_default()
     return _hubs
 
 
