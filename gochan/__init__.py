@@ -6,6 +6,8 @@ timeouts, transducers and core.async's combinators. See README.md.
 from .buffers import buffer, dropping_buffer, is_unblocking_buffer, sliding_buffer
 from .channel import Chan, chan, promise_chan
 from .debug import dump
+from .watchdog import set_blocking_threshold
+from . import xf
 from .errors import TooManyPendingError, set_exception_handler
 from .ops import DEFAULT, NOTHING, alt, alts, close, offer, poll, put, put_async, take, take_async
 from .process import go, go_fn, thread
@@ -15,7 +17,7 @@ __all__ = [
     "is_unblocking_buffer", "close",
     "take", "put", "alts", "alt", "offer", "poll", "put_async", "take_async", "DEFAULT", "NOTHING",
     "go", "go_fn", "thread",
-    "TooManyPendingError", "set_exception_handler", "dump",
+    "TooManyPendingError", "set_exception_handler", "set_blocking_threshold", "dump", "xf",
 ]
 
 # Modules of other issues register here, one line each:

@@ -18,7 +18,7 @@ import os
 import sys
 import threading
 import traceback
-from typing import Callable, Dict, Optional
+from typing import Any, Callable, Dict, Optional
 
 from . import hub as _hub
 from .errors import logger
@@ -71,10 +71,21 @@ class Watchdog:
                     continue
                 since[h.index] = since.get(h.index, 0) + 1
                 if since[h.index] * period >= self.threshold and reported.get(h.index) != passes:
-                    reported[h.index] = passes
                     frame = sys._current_frames().get(h.ident or -1)
-                    stack = "".join(traceback.format_stack(frame)) if frame is not None else "(no stack)"
+                    if not _in_go_block(frame):
+                        continue  # the hub loop itself, e.g. woken but waiting for the GIL
+                    reported[h.index] = passes
+                    stack = "".join(traceback.format_stack(frame))
                     self.report(h.index, since[h.index] * period, stack)
+
+
+def _in_go_block(frame: Any) -> bool:
+    run = _hub.GoTask.run.__code__
+    while frame is not None:
+        if frame.f_code is run:
+            return True
+        frame = frame.f_back
+    return False
 
 
 def _log(hub_index: int, seconds: float, stack: str) -> None:
