@@ -100,7 +100,8 @@ class Chan:
 
     def __init__(self, cap: int = 0):
         # As in gochan, a queue exists only once needed: an unbuffered channel
-        # has no buffer, and the waiter queues appear at the first park.
+        # has no buffer, and the waiter queues appear at the first park. Waiter
+        # queues are lists (a deque costs ~600 B more; pending ops are few).
         self.buf = deque() if cap else None
         self.cap = cap
         self.takers = None
@@ -108,12 +109,12 @@ class Chan:
 
     def _park_take(self, w) -> None:
         if self.takers is None:
-            self.takers = deque()
+            self.takers = []
         self.takers.append(w)
 
     def _park_put(self, w) -> None:
         if self.putters is None:
-            self.putters = deque()
+            self.putters = []
         self.putters.append(w)
 
     # -- the two primitive attempts, shared by take/put/alts --------------
@@ -124,14 +125,14 @@ class Chan:
         if buf:
             v = buf.popleft()
             while putters:  # refill from the oldest active putter
-                w = putters.popleft()
+                w = putters.pop(0)
                 if _claim(w):
                     buf.append(w.val)
                     unpark(w.g, True if w.flag is None else (True, self))
                     break
             return True, v
         while putters:
-            w = putters.popleft()
+            w = putters.pop(0)
             if _claim(w):
                 unpark(w.g, True if w.flag is None else (True, self))
                 return True, w.val
@@ -140,7 +141,7 @@ class Chan:
     def _try_put(self, v) -> bool:
         takers = self.takers
         while takers:
-            w = takers.popleft()
+            w = takers.pop(0)
             if _claim(w):
                 unpark(w.g, v if w.flag is None else (v, self))
                 return True
@@ -167,7 +168,7 @@ class Chan:
     def put(self, v) -> bool:
         takers = self.takers
         while takers:
-            w = takers.popleft()
+            w = takers.pop(0)
             f = w.flag
             if f is None:
                 _ready.append((w.g, v))
