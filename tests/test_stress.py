@@ -272,6 +272,48 @@ def _alts_puts_meet_alts_takes() -> None:
 
 
 @pytest.mark.timeout(60)
+def test_alts_with_puts_and_takes_pair_with_each_other_across_threads(reported) -> None:
+    for _ in range(ROUNDS):
+        _alts_with_puts_and_takes_pair_with_each_other_across_threads()
+    assert reported.excs == []
+
+
+def _alts_with_puts_and_takes_pair_with_each_other_across_threads() -> None:
+    # OS threads (truly preemptive) whose alts each offer a put on one channel
+    # and a take on the other, in both roles, so two alts pair with each other
+    # from both ends at once: the commit of two flags must be atomic and must
+    # not deadlock. `stop` ends every loop when closed.
+    c1, c2, stop = chan(), chan(), chan()
+    target = 6000
+    completed = [0]
+    lock = threading.Lock()
+
+    def worker(w: int) -> List[List[Any]]:
+        sent, got = [], []
+        i = 0
+        while True:
+            v = (w, i)
+            i += 1
+            ops = [(c1, v), c2, stop] if w % 2 == 0 else [c1, (c2, v), stop]
+            r, port = alts(ops)
+            if port is stop:
+                return [sent, got]
+            if r is True:
+                sent.append(v)
+            else:
+                assert r is not None and r[0] % 2 != w % 2  # paired with the other role
+                got.append(r)
+            with lock:
+                completed[0] += 1
+
+    workers = [thread(worker, w) for w in range(6)] + [go(worker, w) for w in range(6, 10)]
+    wait_for(lambda: completed[0] >= target, f"{target} alts completed")
+    close(stop)
+    done = results(workers)
+    assert_exactly_once([v for _, g in done for v in g], [v for s, _ in done for v in s])
+
+
+@pytest.mark.timeout(60)
 @pytest.mark.parametrize("buf", [None, 2])
 def test_alts_puts_racing_close(buf: Any, reported) -> None:
     for _ in range(ROUNDS):
