@@ -44,7 +44,7 @@ from .channel import Chan, chan
 from .errors import TooManyPendingError, report_exception
 from .ops import alts, put, put_async, take, take_async
 from .process import go, thread
-from .xf import Reduced, _has_completion_arity, completing
+from .xf import Reduced, Transducer, _has_completion_arity, completing
 
 __all__ = ["pipe", "pipeline", "pipeline_blocking", "pipeline_async", "onto_chan",
            "onto_chan_thread", "to_chan", "merge", "into", "reduce", "transduce", "split",
@@ -136,7 +136,7 @@ def _pipeline_in(frm: Chan[Any], jobs: Chan[Any], results: Chan[Any]) -> None:
         put(results, p)
 
 
-def _pipeline_worker(jobs: Chan[Any], results: Chan[Any], xform: Callable,
+def _pipeline_worker(jobs: Chan[Any], results: Chan[Any], xform: Transducer,
                      ex_handler: Optional[Callable[[BaseException], Any]]) -> None:
     """One of the n workers of pipeline (a go block) and pipeline_blocking (a thread)."""
     while True:
@@ -179,10 +179,13 @@ def _pipeline_out(results: Chan[Any], to: Chan[Any], jobs: Chan[Any], close: boo
             if close:
                 to.close()
             return
+        if open_ and to.closed:
+            open_ = False
+            jobs.close()  # tells the input loop to stop consuming `frm`
         if not open_:
             continue  # `to` is closed: drain `results` so the input loop and workers finish
-        res = take(p)
-        while True:
+        res = take(p)  # never None: every job's p gets its res
+        while res is not None:
             v = take(res)
             if v is None:
                 break
@@ -213,7 +216,7 @@ def _pipeline(fname: str, n: Any, to: Any, xform: Any, frm: Any, close: Any,
     return go(_pipeline_out, results, to, jobs, bool(close))
 
 
-def pipeline(n: int, to: Chan[Any], xform: Callable, frm: Chan[Any], close: bool = True,
+def pipeline(n: int, to: Chan[Any], xform: Transducer, frm: Chan[Any], close: bool = True,
              ex_handler: Optional[Callable[[BaseException], Any]] = None) -> Chan[Any]:
     """Run every value of `frm` through `xform` with parallelism `n`, onto `to`, in input order.
 
@@ -239,7 +242,8 @@ def pipeline(n: int, to: Chan[Any], xform: Callable, frm: Chan[Any], close: bool
     return _pipeline("pipeline", n, to, xform, frm, close, ex_handler, "compute")
 
 
-def pipeline_blocking(n: int, to: Chan[Any], xform: Callable, frm: Chan[Any], close: bool = True,
+def pipeline_blocking(n: int, to: Chan[Any], xform: Transducer, frm: Chan[Any],
+                      close: bool = True,
                       ex_handler: Optional[Callable[[BaseException], Any]] = None) -> Chan[Any]:
     """Like `pipeline`, but the xform runs on `n` pooled threads (`gochan.thread`), so it may block.
 
@@ -289,13 +293,14 @@ def _onto_loop(ch: Chan[Any], it: Iterable[Any], close: bool) -> None:
 
 def _iter(fname: str, coll: Any) -> Iterable[Any]:
     try:
-        return iter(coll)
+        it: Iterable[Any] = iter(coll)
     except TypeError:
         raise TypeError(f"{fname}: coll must be iterable, got {coll!r}") from None
+    return it
 
 
 def onto_chan(ch: Chan[T], coll: Iterable[T], close: bool = True) -> Chan[Any]:
-    """Put the values of `coll` on `ch` from a go block; close `ch` afterwards unless `close` is false.
+    """Put the values of `coll` on `ch` from a go block, then close `ch` (unless `close` is false).
 
     Stops early if `ch` is closed (and still closes it if `close`). Iterating
     `coll` must not block: use `onto_chan_thread` for that. Returns a channel
@@ -377,7 +382,7 @@ def _transduce_loop(rf: Callable[..., Any], init: Any, ch: Chan[Any]) -> Any:
     return rf(_reduce_loop(rf, init, ch))
 
 
-def transduce(xform: Callable, f: Callable[..., Any], init: Any, ch: Chan[Any]) -> Chan[Any]:
+def transduce(xform: Transducer, f: Callable[..., Any], init: Any, ch: Chan[Any]) -> Chan[Any]:
     """Reduce `ch` with `xform(f)` from `init`, then complete; a channel of the result.
 
     As `xf.transduce`: `f` is wrapped with `xf.completing` when it lacks the
@@ -418,7 +423,7 @@ def _into_loop(step: Callable[[Any, Any], Any], acc: Any, ch: Chan[Any],
 
 
 def into(coll: Any, ch: Chan[Any]) -> Chan[Any]:
-    """A channel that receives a new collection of `coll`'s type: `coll`'s items plus every value of `ch`.
+    """A channel that receives a new collection of `coll`'s type: `coll`'s items plus `ch`'s values.
 
     `coll` is a list, tuple, set, frozenset, deque or dict (a dict takes
     `(key, value)` pairs); it is copied at the call and never changed.
@@ -443,7 +448,8 @@ def into(coll: Any, ch: Chan[Any]) -> Chan[Any]:
     elif isinstance(coll, set):
         acc, step = copy.copy(coll), _add
     else:
-        raise TypeError(f"into: coll must be a list, tuple, set, frozenset, deque or dict, got {coll!r}")
+        raise TypeError("into: coll must be a list, tuple, set, frozenset, deque or dict, "
+                        f"got {coll!r}")
     return go(_into_loop, step, acc, ch, finish)
 
 
@@ -583,7 +589,7 @@ def _map_loop(f: Callable[..., Any], cs: Sequence[Chan[Any]], out: Chan[Any]) ->
                     report_exception(exc)
                     rnd.arrive(i, None)  # counts as closed, as in core.async
             vals = take(rnd.done)
-            if any(v is None for v in vals):
+            if vals is None or any(v is None for v in vals):
                 return
             if not put(out, f(*vals)):
                 return
@@ -591,7 +597,8 @@ def _map_loop(f: Callable[..., Any], cs: Sequence[Chan[Any]], out: Chan[Any]) ->
         out.close()
 
 
-def map(f: Callable[..., Any], chs: Iterable[Chan[Any]], buf: Any = None) -> Chan[Any]:  # noqa: A001
+def map(f: Callable[..., Any], chs: Iterable[Chan[Any]],  # noqa: A001 - shadows the builtin
+        buf: Any = None) -> Chan[Any]:
     """A channel of `f(v1, ..., vk)` over one value taken from each of `chs` at a time.
 
     It closes as soon as any source is closed (the other values of that

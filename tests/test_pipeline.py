@@ -171,7 +171,8 @@ def test_ex_handler(pf: Callable[..., Any]) -> None:
 
 @pytest.mark.timeout(10)
 def test_af_multiplier() -> None:
-    assert pipeline_tester(pipeline_async, 2, range(1, 5), multiplier_async) == [0, 0, 1, 0, 1, 2, 0, 1, 2, 3]
+    got = pipeline_tester(pipeline_async, 2, range(1, 5), multiplier_async)
+    assert got == [0, 0, 1, 0, 1, 2, 0, 1, 2, 3]
 
 
 @pytest.mark.timeout(10)
@@ -276,7 +277,8 @@ def test_mapcat_yields_many_per_item(pf: Callable[..., Any]) -> None:
 
 @pytest.mark.timeout(10)
 @pytest.mark.parametrize("pf", [pipeline, pipeline_blocking], ids=["pipeline", "blocking"])
-def test_default_ex_handler_reports_and_skips_the_item(pf: Callable[..., Any], reported: List[Any]) -> None:
+def test_default_ex_handler_reports_and_skips_the_item(pf: Callable[..., Any],
+                                                       reported: List[Any]) -> None:
     assert pipeline_tester(pf, 2, [1, 0, 2], xf.map(lambda x: 10 // x)) == [10, 5]
     wait_for(lambda: len(reported) == 1, "the report")
     assert isinstance(reported[0], ZeroDivisionError)
@@ -310,8 +312,10 @@ def test_af_that_raises_is_reported_and_the_pipeline_goes_on(reported: List[Any]
 # ------------------------------------------------------------ output closed
 
 @pytest.mark.timeout(10)
-@pytest.mark.parametrize("pf,xform", [(pipeline, identity_mapping), (pipeline_blocking, identity_mapping),
-                                      (pipeline_async, identity_async)], ids=["pipeline", "blocking", "async"])
+@pytest.mark.parametrize("pf,xform", [(pipeline, identity_mapping),
+                                      (pipeline_blocking, identity_mapping),
+                                      (pipeline_async, identity_async)],
+                         ids=["pipeline", "blocking", "async"])
 def test_closed_output_stops_consuming_frm(pf: Callable[..., Any], xform: Any) -> None:
     # core.async drains all of frm and discards the results ([1000 nil]);
     # gochan stops taking from frm once it finds `to` closed.
@@ -326,6 +330,22 @@ def test_closed_output_stops_consuming_frm(pf: Callable[..., Any], xform: Any) -
     while gochan.poll(frm) is not None:
         left += 1
     assert left >= 1000 - 10  # at most ~n + 3 were in flight when the first put failed
+
+
+@pytest.mark.timeout(10)
+def test_closed_output_is_noticed_even_when_items_yield_nothing() -> None:
+    # No put ever fails here; the output loop checks `to.closed` per item.
+    frm = chan(1000)
+    for i in range(1000):
+        put(frm, i)
+    to = chan()
+    close(to)
+    done = pipeline(2, to, xf.filter(lambda x: False), frm)
+    assert take(done) is None
+    left = 0
+    while gochan.poll(frm) is not None:
+        left += 1
+    assert left >= 1000 - 10
 
 
 @pytest.mark.timeout(10)

@@ -14,7 +14,6 @@ import gc
 import operator
 import os
 import sys
-import threading
 import time
 from collections import Counter, OrderedDict, deque
 from typing import Any, Callable, List
@@ -286,12 +285,14 @@ def test_split_serves_the_open_output_when_the_other_is_closed() -> None:
 
 @pytest.mark.timeout(10)
 def test_split_stops_consuming_when_both_outputs_are_closed() -> None:
+    # Values arrive only after the outputs are closed: a put already parked
+    # on an output when it closes would be the parked-put trap instead.
     src = chan(3)
-    for v in (1, 2, 3):
-        put(src, v)
     t, f = split(bool, src)
     close(t)
     close(f)
+    for v in (1, 2, 3):
+        put(src, v)
     wait_no_loops()
     assert len(drain(src)) >= 2  # at most the value in hand when it noticed
 
@@ -350,10 +351,10 @@ def test_map_takes_from_all_sources_at_once() -> None:
 @pytest.mark.timeout(10)
 def test_map_stops_when_out_is_closed() -> None:
     src = chan(10)
-    for i in range(10):
-        put(src, i)
     out = gochan.map(lambda x: x, [src])
     close(out)
+    for i in range(10):  # after the close: see test_split_stops_consuming_...
+        put(src, i)
     wait_no_loops()  # core.async would keep consuming src forever
     assert len(drain(src)) >= 9
 
@@ -392,10 +393,10 @@ def test_merge_closes_after_all_sources_close() -> None:
 def test_merge_stops_when_out_is_closed() -> None:
     # core.async keeps draining the sources into a closed output; gochan stops.
     a = chan(10)
-    for i in range(10):
-        put(a, i)
     out = merge([a])
     close(out)
+    for i in range(10):  # after the close: see test_split_stops_consuming_...
+        put(a, i)
     wait_no_loops()
     assert len(drain(a)) >= 9
 
@@ -422,10 +423,10 @@ def test_take_n_leaves_the_rest_in_ch() -> None:
 def test_take_n_stops_when_out_is_closed() -> None:
     # core.async still consumes up to n values into a closed output.
     src = chan(10)
-    for i in range(10):
-        put(src, i)
     out = take_n(8, src)
     close(out)
+    for i in range(10):  # after the close: see test_split_stops_consuming_...
+        put(src, i)
     wait_no_loops()
     assert len(drain(src)) >= 9
 
