@@ -24,6 +24,11 @@ __all__ = [
 # --- extensions ---
 from .pipes import (into, merge, onto_chan, onto_chan_thread, pipe, pipeline, pipeline_async,  # noqa: E402
                     pipeline_blocking, reduce, split, take_n, to_chan, transduce)
+from .mult import Mult, mult, tap, untap, untap_all  # noqa: E402
+from .pubsub import Pub, pub, sub, unsub, unsub_all  # noqa: E402
+from .mix import Mix, admix, mix, solo_mode, toggle, unmix, unmix_all  # noqa: E402
 __all__ += ["pipe", "pipeline", "pipeline_blocking", "pipeline_async", "onto_chan", "onto_chan_thread",
-            "to_chan", "merge", "into", "reduce", "transduce", "split", "take_n"]
+            "to_chan", "merge", "into", "reduce", "transduce", "split", "take_n",
+            "Mult", "mult", "tap", "untap", "untap_all", "Pub", "pub", "sub", "unsub", "unsub_all",
+            "Mix", "mix", "admix", "unmix", "unmix_all", "toggle", "solo_mode"]
 from .pipes import map  # noqa: E402,A004 - gochan.map, left out of __all__ (shadows the builtin)
