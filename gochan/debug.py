@@ -73,6 +73,8 @@ def dump(file: Optional[IO[str]] = None) -> List[GoBlockInfo]:
     >>> for info in dump(): print(info)
     hub 0: worker at app.py:12: take <Chan 0x7f.. unbuffered puts=0 takes=1 open>
     """
+    if file is not None and not callable(getattr(file, "write", None)):
+        raise TypeError(f"dump: file must be a writable text stream (with .write), got {file!r}")
     infos = []
     for obj in gc.get_objects():
         if obj.__class__ is GoTask:

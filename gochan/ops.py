@@ -184,36 +184,36 @@ def _random_order(n: int) -> Iterator[int]:
             swapped[j] = swapped.get(i, i)
 
 
-def _parse_op(op: Any, index: int, fname: str) -> Tuple[Chan, Any]:
+def _parse_op(op: Any, index: int, fname: str, arg: str = "ops") -> Tuple[Chan, Any]:
     """(channel, value) for a put op, (channel, NOTHING) for a take op."""
     if op.__class__ is Chan or isinstance(op, Chan):
         return op, NOTHING
     if isinstance(op, (tuple, list)) and len(op) == 2 and isinstance(op[0], Chan):
         if op[1] is None:
-            raise ValueError(f"{fname}: ops[{index}] puts None, which is not allowed")
+            raise ValueError(f"{fname}: {arg}[{index}] puts None, which is not allowed")
         return op[0], op[1]
-    raise TypeError(f"{fname}: ops[{index}] must be a Chan (take) or a (Chan, value) pair (put), got {op!r}")
+    raise TypeError(f"{fname}: {arg}[{index}] must be a Chan (take) or a (Chan, value) pair (put), got {op!r}")
 
 
-def _alts(ops: Sequence[Any], priority: bool, default: Any, fname: str) -> Tuple[Any, Any, int]:
+def _alts(ops: Sequence[Any], priority: bool, default: Any, fname: str, arg: str = "ops") -> Tuple[Any, Any, int]:
     """The engine of alts/alt: returns (value, port, index)."""
     try:
         n = len(ops)
     except TypeError:
-        raise TypeError(f"{fname}: ops must be a list of operations, got {ops!r}") from None
+        raise TypeError(f"{fname}: {arg} must be a list of operations, got {ops!r}") from None
     if n == 0:
-        raise ValueError(f"{fname}: ops must contain at least one operation")
+        raise ValueError(f"{fname}: {arg} must contain at least one operation")
     order: Iterable[int] = range(n) if priority else _random_order(n)
     flag = Flag()
     probe = AltWaiter(flag, None, None, -1)
     tried: List[Tuple[int, Chan, Any]] = []
-    parsed = [_parse_op(op, j, fname) for j, op in enumerate(ops)] if n <= EAGER_VALIDATION else None
+    parsed = [_parse_op(op, j, fname, arg) for j, op in enumerate(ops)] if n <= EAGER_VALIDATION else None
     # Phase 1: try each op without registering; the first that completes wins.
     # Up to EAGER_VALIDATION ops are all validated first; beyond that each op
     # is validated when tried, so that an alts over 10,000 channels whose
     # first try is ready costs O(1), not O(ports) (core.async walks them all).
     for j in order:
-        c, v = parsed[j] if parsed is not None else _parse_op(ops[j], j, fname)
+        c, v = parsed[j] if parsed is not None else _parse_op(ops[j], j, fname, arg)
         if v is NOTHING and not c._closed and not c._puts and (c._buf is None or not len(c._buf)):
             # Unlocked peek: nothing to take. A stale answer is harmless, as
             # phase 2 repeats every op under the channel lock.
@@ -281,7 +281,7 @@ def alt(clauses: Sequence[Tuple[Any, Callable[[Any, Any], Any]]], *, priority: b
     for i, clause in enumerate(pairs):
         if not (isinstance(clause, tuple) and len(clause) == 2 and callable(clause[1])):
             raise TypeError(f"alt: clauses[{i}] must be an (op, fn) pair with a callable fn, got {clause!r}")
-    r, port, index = _alts([op for op, _ in pairs], priority, default, "alt")
+    r, port, index = _alts([op for op, _ in pairs], priority, default, "alt", "clauses")
     if port is DEFAULT:
         return r
     return pairs[index][1](r, port)

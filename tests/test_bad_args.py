@@ -113,15 +113,11 @@ def test_bad_argument_raises_naming_it(call: Callable[[], Any], exc: type, arg: 
     assert poll(C) is None and not C.closed
 
 
-@pytest.mark.xfail(strict=True, reason="core bug: alt([]) says 'ops must contain...', "
-                   "naming alts' argument instead of alt's `clauses`")
 def test_alt_empty_names_clauses() -> None:
     with pytest.raises(ValueError, match=r"\bclauses\b"):
         alt([])
 
 
-@pytest.mark.xfail(strict=True, reason="core bug: alt([(5, fn)]) says 'alt: ops[0] must be a Chan', "
-                   "naming `ops`, which is not an argument of alt")
 def test_alt_bad_op_names_clauses() -> None:
     with pytest.raises(TypeError, match=r"\bclauses\b"):
         alt([(5, ok)])
@@ -272,9 +268,6 @@ def test_go_bad_fn_spawns_nothing() -> None:
     assert len(dump()) <= before
 
 
-@pytest.mark.xfail(strict=True, reason="core bug: dump(file=5) with a parked go block raises "
-                   "AttributeError from print(), not a TypeError naming `file`; with no go block "
-                   "parked it raises nothing")
 @pytest.mark.timeout(10)
 def test_dump_bad_file_raises_naming_it() -> None:
     c = chan()
