@@ -94,7 +94,7 @@ def summarize(values: list[float]) -> dict:
 
 def run_workload(wl: Workload, reps: int, quick: bool, only: set[str] | None) -> dict:
     n = wl.quick_n if quick else wl.n
-    timeout = min(wl.timeout, 60.0) if quick else wl.timeout
+    timeout = min(wl.timeout, 30.0) if quick else wl.timeout
     res: dict[str, dict] = {}
     active = []
     for c in CONTESTANTS:
@@ -112,6 +112,8 @@ def run_workload(wl: Workload, reps: int, quick: bool, only: set[str] | None) ->
             out = run_one(wl.wid, c, n, wl.env, timeout)
             if "ok" in out:
                 res[c]["runs"].append(out["metrics"])
+                if out.get("stderr") and "stderr" not in res[c]:
+                    res[c]["stderr"] = out["stderr"]  # kept once: e.g. warnings the library logged
                 key = wl.metrics[0].key
                 log(f"  {wl.wid:12s} {c:15s} rep {rep + 1}/{reps}: "
                     f"{fmt_value(out['metrics'][key], wl.metrics[0].unit)}")
@@ -237,16 +239,28 @@ def md_table(doc: dict) -> str:
 
 
 def skip_notes(doc: dict) -> list[str]:
-    """One line per skipped / failed / n/a cell, so the table's short words are explained."""
+    """Explain the table's short words: failures and skips one a line, n/a grouped
+    per workload, and the first line of anything a contestant wrote to stderr."""
     out = []
     for w in doc["workloads"]:
+        na = []
         for c in CONTESTANTS:
             r = w["results"][c]
-            if r["status"] not in ("ok",):
+            st = r["status"]
+            if st == "n/a":
+                na.append(f"{c} ({r.get('reason', '')})")
+                continue
+            if st != "ok":
                 reason = r.get("reason", "").strip()
-                if r["status"] in ("error", "timeout"):
+                if st in ("error", "timeout"):
                     reason = reason.splitlines()[-1] if reason else ""
-                out.append(f"{w['wid']} {c}: {r['status']}: {reason}")
+                out.append(f"{w['wid']} {c}: {st}: {reason}")
+            err = (r.get("stderr") or "").strip()
+            if err:
+                out.append(f"{w['wid']} {c}: wrote to stderr ({err.count(chr(10)) + 1} lines in its "
+                           f"last 2,000 characters): {err.splitlines()[0][:150]}")
+        if na:
+            out.append(f"{w['wid']} n/a: " + ", ".join(na))
     return out
 
 
@@ -390,6 +404,8 @@ def main(argv=None) -> None:
     doc = {"meta": meta(args, reps), "workloads": []}
     for wl in WORKLOADS:
         if wsel and wl.wid not in wsel:
+            continue
+        if args.quick and wl.diagnostic and not wsel:
             continue
         log(f"{wl.title} (n={wl.quick_n if args.quick else wl.n:,}, {reps} reps)")
         doc["workloads"].append(run_workload(wl, reps, args.quick, csel))

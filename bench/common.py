@@ -57,6 +57,7 @@ class Workload:
     env: dict[str, str] = field(default_factory=dict)      # extra env for the subprocess
     quick_skip: dict[str, str] = field(default_factory=dict)  # contestant -> why not in --quick
     timeout: float = 120.0
+    diagnostic: bool = False      # an extra row for insight, left out of --quick
 
 
 def rss_bytes() -> int:

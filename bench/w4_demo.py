@@ -184,6 +184,7 @@ WORKLOADS = [
                         for k in _CONTESTANTS if k not in ("gochan", "raw_greenlet")},
         n=n,
         quick_n=n,
+        diagnostic=True,
     )
     for n in (1000, 10_000)
 ]
