@@ -9,13 +9,21 @@ import gc
 import os
 import sys
 from dataclasses import dataclass
-from typing import IO, List, Optional
+from typing import IO, Any, List, Optional
 
 from .hub import GoTask
 
 __all__ = ["GoBlockInfo", "dump"]
 
 _PKG_DIR = os.path.dirname(os.path.abspath(__file__))
+#: The runtime's own modules: frames in them are how a go block parks, not what it does.
+#: (Combinator modules such as pipes.py are go blocks' own code and are listed.)
+_RUNTIME = {os.path.join(_PKG_DIR, name) for name in (
+    "hub.py", "ops.py", "channel.py", "waiters.py", "process.py", "debug.py", "timers.py")}
+
+
+def _internal(code: Any) -> bool:
+    return os.path.abspath(code.co_filename) in _RUNTIME
 _OPS = {"take", "put", "alts", "alt", "sleep"}
 
 
@@ -45,13 +53,13 @@ def _info(g: GoTask) -> Optional[GoBlockInfo]:
         frames.append(f)
         f = f.f_back
     frames.reverse()  # outermost first
-    user = [f for f in frames if not os.path.abspath(f.f_code.co_filename).startswith(_PKG_DIR)]
+    user = [f for f in frames if not _internal(f.f_code)]
     if not user:
         return None  # idle recycled greenlet between go blocks
     op = ""
     channel = ""
     for f in frames:
-        if os.path.abspath(f.f_code.co_filename).startswith(_PKG_DIR) and f.f_code.co_name in _OPS:
+        if _internal(f.f_code) and f.f_code.co_name in _OPS:
             op = f.f_code.co_name
             c = f.f_locals.get("c")
             channel = repr(c) if c is not None else ""
