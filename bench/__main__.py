@@ -72,14 +72,22 @@ def run_one(wid: str, contestant: str, n: int | None, env_extra: dict, timeout: 
                            timeout=timeout)
     except subprocess.TimeoutExpired as e:
         err = e.stderr.decode(errors="replace") if isinstance(e.stderr, bytes) else (e.stderr or "")
-        return {"timeout": timeout, "stderr": err[-2000:]}
+        return {"timeout": timeout, "stderr": _clip(err)}
     lines = [ln for ln in p.stdout.splitlines() if ln.startswith("{")]
     if not lines:
         return {"error": f"exit code {p.returncode}, no result line; stderr:\n{p.stderr[-3000:]}"}
     out = json.loads(lines[-1])
     if p.stderr.strip():
-        out["stderr"] = p.stderr[-2000:]
+        out["stderr"] = _clip(p.stderr)
+        out["stderr_lines"] = p.stderr.count("\n")
     return out
+
+
+def _clip(text: str, keep: int = 1500) -> str:
+    """The head and the tail of a long text."""
+    if len(text) <= 2 * keep:
+        return text
+    return f"{text[:keep]}\n[... {len(text) - 2 * keep} characters ...]\n{text[-keep:]}"
 
 
 def summarize(values: list[float]) -> dict:
@@ -114,6 +122,7 @@ def run_workload(wl: Workload, reps: int, quick: bool, only: set[str] | None) ->
                 res[c]["runs"].append(out["metrics"])
                 if out.get("stderr") and "stderr" not in res[c]:
                     res[c]["stderr"] = out["stderr"]  # kept once: e.g. warnings the library logged
+                    res[c]["stderr_lines"] = out["stderr_lines"]
                 key = wl.metrics[0].key
                 log(f"  {wl.wid:12s} {c:15s} rep {rep + 1}/{reps}: "
                     f"{fmt_value(out['metrics'][key], wl.metrics[0].unit)}")
@@ -257,8 +266,8 @@ def skip_notes(doc: dict) -> list[str]:
                 out.append(f"{w['wid']} {c}: {st}: {reason}")
             err = (r.get("stderr") or "").strip()
             if err:
-                out.append(f"{w['wid']} {c}: wrote to stderr ({err.count(chr(10)) + 1} lines in its "
-                           f"last 2,000 characters): {err.splitlines()[0][:150]}")
+                out.append(f"{w['wid']} {c}: wrote {r.get('stderr_lines', '?')} lines to stderr "
+                           f"in a run, starting: {err.splitlines()[0][:120]}")
         if na:
             out.append(f"{w['wid']} n/a: " + ", ".join(na))
     return out
