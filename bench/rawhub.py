@@ -158,7 +158,10 @@ class Chan:
             return buf.popleft()
         if buf or self.putters:
             return self._try_take()[1]
-        self._park_take(_Waiter(getcurrent(), None))
+        takers = self.takers
+        if takers is None:
+            takers = self.takers = []
+        takers.append(_Waiter(getcurrent(), None))
         # park (inlined)
         if _ready and _ready[0][0]:
             g, v = _ready.popleft()
@@ -181,7 +184,10 @@ class Chan:
         if buf is not None and len(buf) < self.cap:
             buf.append(v)
             return True
-        self._park_put(_Waiter(getcurrent(), None, v))
+        putters = self.putters
+        if putters is None:
+            putters = self.putters = []
+        putters.append(_Waiter(getcurrent(), None, v))
         if _ready and _ready[0][0]:
             g, r = _ready.popleft()
             return g.switch(r)
