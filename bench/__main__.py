@@ -364,11 +364,15 @@ def _loadavg() -> list | None:
 
 
 def _git_rev() -> str | None:
+    """HEAD's short hash, with "+dirty" when gochan/ has uncommitted changes."""
     try:
-        return subprocess.run(["git", "rev-parse", "--short", "HEAD"], cwd=ROOT,
-                              capture_output=True, text=True).stdout.strip() or None
+        rev = subprocess.run(["git", "rev-parse", "--short", "HEAD"], cwd=ROOT,
+                             capture_output=True, text=True).stdout.strip()
+        dirty = subprocess.run(["git", "status", "--porcelain", "--", "gochan"], cwd=ROOT,
+                               capture_output=True, text=True).stdout.strip()
     except OSError:
         return None
+    return (rev + ("+dirty" if dirty else "")) or None
 
 
 def report(doc: dict) -> str:
