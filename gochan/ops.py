@@ -47,9 +47,7 @@ def take(c: "Chan[T]") -> Optional[T]:
             raise _bad_chan("take", c)
         r = c._take(g)
         if r is PENDING:
-            g.parked_on = "take"
             r = g.park()
-            g.parked_on = ""
         return r
     if not isinstance(c, Chan):
         raise _bad_chan("take", c)
@@ -74,9 +72,7 @@ def put(c: "Chan[T]", v: T) -> bool:
             raise _bad_chan("put", c)
         r = c._put(v, g)
         if r is PENDING:
-            g.parked_on = "put"
             r = g.park()
-            g.parked_on = ""
         return r
     if not isinstance(c, Chan):
         raise _bad_chan("put", c)
@@ -204,14 +200,15 @@ def _alts(ops: Sequence[Any], priority: bool, default: Any, fname: str, arg: str
     if n == 0:
         raise ValueError(f"{fname}: {arg} must contain at least one operation")
     order: Iterable[int] = range(n) if priority else _random_order(n)
-    flag = Flag()
-    probe = AltWaiter(flag, None, None, -1)
     tried: List[Tuple[int, Chan, Any]] = []
     parsed = [_parse_op(op, j, fname, arg) for j, op in enumerate(ops)] if n <= EAGER_VALIDATION else None
     # Phase 1: try each op without registering; the first that completes wins.
-    # Up to EAGER_VALIDATION ops are all validated first; beyond that each op
-    # is validated when tried, so that an alts over 10,000 channels whose
-    # first try is ready costs O(1), not O(ports) (core.async walks them all).
+    # Nothing of this alts is registered anywhere yet, so no other thread can
+    # complete it meanwhile: plain non-blocking tries suffice, with no commit
+    # flag to allocate and lock. Up to EAGER_VALIDATION ops are all validated
+    # first; beyond that each op is validated when tried, so that an alts over
+    # 10,000 channels whose first try is ready costs O(1), not O(ports)
+    # (core.async walks them all).
     for j in order:
         c, v = parsed[j] if parsed is not None else _parse_op(ops[j], j, fname, arg)
         if v is NOTHING and not c._closed and not c._puts and (c._buf is None or not len(c._buf)):
@@ -219,13 +216,14 @@ def _alts(ops: Sequence[Any], priority: bool, default: Any, fname: str, arg: str
             # phase 2 repeats every op under the channel lock.
             tried.append((j, c, v))
             continue
-        r = c._take(probe, False) if v is NOTHING else c._put(v, probe, False)
+        r = c._take(NONBLOCKING, False) if v is NOTHING else c._put(v, NONBLOCKING, False)
         if r is not NOT_READY:
             return r, c, j
         tried.append((j, c, v))
     if default is not NOTHING:
         return default, DEFAULT, -1
     # Phase 2: nothing was ready; register on every port (the same order) and wait.
+    flag = Flag()
     g = getcurrent()
     resumer: Any = g if g.__class__ is GoTask else thread_waiter()
     for j, c, v in tried:
@@ -242,9 +240,7 @@ def _alts(ops: Sequence[Any], priority: bool, default: Any, fname: str, arg: str
             continue
         return r, c, j
     if resumer is g:
-        g.parked_on = "alts"
         result = g.park()
-        g.parked_on = ""
     else:
         result = resumer.wait()
     return result

@@ -17,8 +17,9 @@ from __future__ import annotations
 import os
 import sys
 import threading
+import time
 import traceback
-from typing import Any, Callable, Dict, Optional
+from typing import Any, Callable, Dict, Optional, Tuple
 
 from . import hub as _hub
 from .errors import logger
@@ -47,9 +48,8 @@ class Watchdog:
         self.activity.set()
 
     def _run(self) -> None:
-        seen: Dict[int, int] = {}  # hub index -> passes at the last check
-        since: Dict[int, int] = {}  # hub index -> checks without progress
-        reported: Dict[int, int] = {}  # hub index -> passes value already reported
+        last: Dict[int, Tuple[int, float]] = {}  # hub index -> (passes, when first seen)
+        reported: Dict[int, int] = {}  # hub index -> the passes value already reported
         period = self.threshold / 2
         while not self.stopped:
             hubs = list(_hub._hubs)
@@ -59,24 +59,25 @@ class Watchdog:
                 if all(h.sleeping for h in hubs):  # re-check: a hub may have woken meanwhile
                     self.activity.wait()
                 self.resting = False
-                seen.clear()
-                since.clear()
+                self.activity.clear()
+                last.clear()
                 continue
-            self.activity.wait(period)
+            time.sleep(period)
+            now = time.monotonic()
             for h in hubs:
                 passes = h.passes
-                if h.sleeping or h.stopping or seen.get(h.index) != passes:
-                    seen[h.index] = passes
-                    since[h.index] = 0
+                seen = last.get(h.index)
+                if h.sleeping or h.stopping or seen is None or seen[0] != passes:
+                    last[h.index] = (passes, now)
                     continue
-                since[h.index] = since.get(h.index, 0) + 1
-                if since[h.index] * period >= self.threshold and reported.get(h.index) != passes:
+                held = now - seen[1]
+                if held >= self.threshold and reported.get(h.index) != passes:
                     frame = sys._current_frames().get(h.ident or -1)
                     if not _in_go_block(frame):
                         continue  # the hub loop itself, e.g. woken but waiting for the GIL
                     reported[h.index] = passes
                     stack = "".join(traceback.format_stack(frame))
-                    self.report(h.index, since[h.index] * period, stack)
+                    self.report(h.index, held, stack)
 
 
 def _in_go_block(frame: Any) -> bool:
