@@ -32,3 +32,5 @@ __all__ += ["pipe", "pipeline", "pipeline_blocking", "pipeline_async", "onto_cha
             "Mult", "mult", "tap", "untap", "untap_all", "Pub", "pub", "sub", "unsub", "unsub_all",
             "Mix", "mix", "admix", "unmix", "unmix_all", "toggle", "solo_mode"]
 from .pipes import map  # noqa: E402,A004 - gochan.map, left out of __all__ (shadows the builtin)
+from .timers import sleep, timeout  # noqa: E402
+__all__ += ["timeout", "sleep"]
