@@ -18,6 +18,7 @@ an alts never completes its own put with its own take.
 """
 from __future__ import annotations
 
+import threading
 from typing import Any, Callable, Generic, Iterator, List, Optional, Tuple, TypeVar
 
 from .buffers import Buffer, FixedBuffer, PromiseBuffer, ResultBuffer
@@ -25,6 +26,8 @@ from .errors import MAX_PENDING, TooManyPendingError, report_exception
 from .waiters import OK, OTHER_DEAD, SAME, SELF_DEAD, commit_pair
 
 __all__ = ["Chan", "chan", "promise_chan", "PENDING", "NOT_READY"]
+
+_new_lock = threading.Lock
 
 T = TypeVar("T")
 
@@ -68,8 +71,7 @@ class Chan(Generic[T]):
 
     def __init__(self, buf: Optional[Buffer] = None, xform: Optional[Callable] = None,
                  ex_handler: Optional[Callable[[BaseException], Any]] = None) -> None:
-        import threading
-        self._lock = threading.Lock()
+        self._lock = _new_lock()
         self._buf = buf
         # FIFO queues of pending waiters, created on first enqueue. Lists, not
         # deques: an empty deque costs ~600 bytes and most channels hold one
@@ -382,11 +384,33 @@ class Chan(Generic[T]):
 
     # ------------------------------------------------------------- go result
     def _deliver_result(self, result: Any) -> None:
-        """A go block's or thread's end: offer its result, then close."""
-        if result is not None:
-            from .waiters import NONBLOCKING
-            self._put(result, NONBLOCKING, False)
-        self.close()
+        """A go block's or thread's end: offer its result, then close; one lock for both.
+
+        The channel is the go block's own one-slot result channel: a waiting
+        taker gets the result directly, else it waits in the buffer.
+        """
+        lock = self._lock
+        lock.acquire()
+        try:
+            if self._closed:
+                return
+            wakes: List[Tuple[Any, Any]] = []
+            if result is not None:
+                takes = self._takes
+                while takes:
+                    t = takes.pop(0)
+                    if t.flag is None or t.flag.commit():
+                        wakes.append((t, result))
+                        result = None
+                        break
+                buf = self._buf
+                if result is not None and len(buf) < buf.limit:  # type: ignore[arg-type]
+                    buf.add(result)  # type: ignore[union-attr]
+            self._close_locked(wakes)
+        finally:
+            lock.release()
+        for w, v in wakes:
+            w.wake(v)
 
     # ----------------------------------------------------------- conveniences
     @property
