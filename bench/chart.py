@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import json
 import sys
+import textwrap
 from pathlib import Path
 
 from .common import CONTESTANTS
@@ -51,14 +52,15 @@ def make_chart(doc: dict, png: Path) -> None:
     for w in doc["workloads"]:
         for m in w["metrics"]:
             rels = {c: _rel(w, m, c) for c in CONTESTANTS if c != "gochan"}
-            label = m["label"].replace(" (", "\n(")
+            name, _, unit = m["label"].rpartition(" (")
+            label = textwrap.fill(name, 20) + "\n(" + unit
             groups.append((label, rels, w.get("notes", {})))
     peers = [c for c in CONTESTANTS if c != "gochan"
              and any(g[1].get(c) is not None for g in groups)]
     if not groups or not peers:
         raise ValueError("nothing to draw: no gochan results to compare with")
 
-    fig, ax = plt.subplots(figsize=(max(10, 1.45 * len(groups)), 6.2), dpi=110)
+    fig, ax = plt.subplots(figsize=(max(10, 1.3 * len(groups)), 6.6), dpi=110)
     width = 0.8 / len(peers)
     for gi, (_label, rels, notes) in enumerate(groups):
         for pi, c in enumerate(peers):
@@ -71,7 +73,8 @@ def make_chart(doc: dict, png: Path) -> None:
             ax.text(x, v * (1.08 if v >= 1 else 0.92), f"{v:.2g}", ha="center",
                     va="bottom" if v >= 1 else "top", fontsize=6, rotation=90)
     ax.axhline(1.0, color="black", linewidth=1.2)
-    ax.text(-0.55, 1.0, "gochan = 1", va="bottom", ha="left", fontsize=9, fontweight="bold")
+    ax.annotate("gochan = 1", xy=(1.0, 1.0), xycoords=("axes fraction", "data"), xytext=(4, 0),
+                textcoords="offset points", va="center", ha="left", fontsize=9, fontweight="bold")
     ax.set_yscale("log")
     ax.set_xticks(range(len(groups)))
     ax.set_xticklabels([g[0] for g in groups], fontsize=7.5)
