@@ -2,11 +2,12 @@
 
 Run: python examples/walkthrough.py
 Each section mirrors one snippet of the walkthrough, in order; the Clojure
-is quoted above the Python.
+is quoted in the comments.
 """
 import time
 
-from gochan import (alts, chan, close, dropping_buffer, go, put, sliding_buffer, take, thread)
+from gochan import (alts, chan, close, dropping_buffer, go, put, sliding_buffer, take, thread,
+                    timeout)
 
 
 def channels() -> None:
@@ -96,6 +97,30 @@ def lots_of_go_blocks(n: int = 1000) -> None:
     print("Read", n, "msgs in", round((time.monotonic() - begin) * 1000), "ms")
 
 
+def timeout_waits() -> None:
+    # (let [t (a/timeout 100) begin (System/currentTimeMillis)]
+    #   (<!! t)
+    #   (println "Waited" (- (System/currentTimeMillis) begin)))
+    begin = time.monotonic()
+    t = timeout(100)
+    take(t)
+    waited = (time.monotonic() - begin) * 1000
+    assert waited >= 100  # a timeout never closes early
+    print("Waited", round(waited), "ms")
+
+
+def timed_alts() -> None:
+    # (let [c (a/chan) begin (System/currentTimeMillis)]
+    #   (a/alts!! [c (a/timeout 100)])
+    #   (println "Gave up after" (- (System/currentTimeMillis) begin)))
+    c = chan()
+    begin = time.monotonic()
+    t = timeout(100)
+    v, port = alts([c, t])
+    assert v is None and port is t  # the timeout closed: nothing came on c
+    print("Gave up after", round((time.monotonic() - begin) * 1000), "ms")
+
+
 def main() -> None:
     channels()
     blocking_put_take()
@@ -104,6 +129,8 @@ def main() -> None:
     alts_in_thread()
     alts_in_go()
     lots_of_go_blocks()
+    timeout_waits()
+    timed_alts()
 
 
 if __name__ == "__main__":

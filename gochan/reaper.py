@@ -19,14 +19,16 @@ The test is conservative: a reference it cannot attribute (a closure cell,
 an argument tuple such as `go(take, c)`'s, a value on a frame's evaluation
 stack, a go block on another hub, another thread, a weak reference) keeps
 the go blocks alive. Go blocks parked in `alts` are not reaped.
-Cost: nothing on the hot path; O(heap) per hub per full collection.
+Cost: nothing on the hot path; O(heap) per hub per full collection, spaced
+to about 5% of a hub's time at most (SWEEP_DUTY).
 """
 from __future__ import annotations
 
 import gc
 import sys
+import time
 import weakref
-from typing import Any, Dict, List
+from typing import Any, Dict, List, Optional
 
 from greenlet import GreenletExit
 
@@ -44,11 +46,38 @@ def _on_gc(phase: str, info: Dict[str, Any]) -> None:
         request_sweep()
 
 
+#: Sweeps are spaced so that a hub spends about 1/SWEEP_DUTY of its time
+#: sweeping at most: after a sweep that took t seconds, the next one waits
+#: min(SWEEP_DUTY * t, MAX_COOLDOWN) seconds (a request meanwhile is deferred,
+#: not dropped). With 100,000 parked go blocks a sweep takes ~1 s, and a burst
+#: of allocations can trigger dozens of full collections.
+SWEEP_DUTY = 20
+MAX_COOLDOWN = 2.0
+
+
 def request_sweep() -> None:
-    """Ask every hub to sweep for unreachable parked go blocks at its next pass."""
+    """Ask every hub to sweep for unreachable parked go blocks (now, or after its cooldown)."""
     for hub in hubs():
         hub.reap = True
         hub.poke()
+
+
+def sweep_when_due(hub: Hub) -> Optional[float]:
+    """Called by the hub loop while `hub.reap` is set: sweep if the cooldown is over.
+
+    Returns None after sweeping, else the seconds left before it may sweep.
+    """
+    now = time.monotonic()
+    wait = hub.reap_after - now
+    if wait > 0:
+        return wait
+    hub.reap = False
+    try:
+        sweep(hub)
+    finally:
+        took = time.monotonic() - now
+        hub.reap_after = now + took + min(SWEEP_DUTY * took, MAX_COOLDOWN)
+    return None
 
 
 def install() -> None:
