@@ -138,10 +138,8 @@ def run_workload(wl: Workload, reps: int, quick: bool, only: set[str] | None) ->
                           "runs": res[c].get("runs", [])}
             log(f"  {wl.wid:12s} {c:15s} rep {rep + 1}/{reps}: {res[c]['status']}: "
                 f"{res[c]['reason'].strip().splitlines()[-1] if res[c]['reason'].strip() else ''}")
-    for c, r in res.items():
-        if r["status"] == "ok" and r["runs"]:
-            r["summary"] = {m.key: summarize([run[m.key] for run in r["runs"]])
-                            for m in wl.metrics}
+    for r in res.values():
+        _summarize_result(r, [m.key for m in wl.metrics])
     return {
         "wid": wl.wid,
         "title": wl.title,
@@ -151,6 +149,18 @@ def run_workload(wl: Workload, reps: int, quick: bool, only: set[str] | None) ->
         "env": wl.env,
         "results": res,
     }
+
+
+def _summarize_result(r: dict, keys: list[str]) -> None:
+    """Medians over the successful runs. A contestant that failed or hung after
+    some successful repetitions keeps its numbers, and the failure is recorded
+    (``failed``) and shown in its cell: an intermittent hang is a finding, and
+    it should not erase the runs that did finish."""
+    if r["status"] in ("timeout", "error") and r.get("runs"):
+        r["failed"] = {"status": r["status"], "reason": r["reason"], "after_runs": len(r["runs"])}
+        r["status"] = "ok"
+    if r["status"] == "ok" and r.get("runs"):
+        r["summary"] = {k: summarize([run[k] for run in r["runs"]]) for k in keys}
 
 
 def run_w5(quick: bool) -> dict:
@@ -220,6 +230,8 @@ def cell(doc_w: dict, metric: dict, contestant: str) -> str:
     note = doc_w["notes"].get(contestant)
     if note:
         txt += f" [{note}]"
+    if r.get("failed"):
+        txt += f" [{r['failed']['status']} in run {r['failed']['after_runs'] + 1}]"
     return txt
 
 
@@ -259,6 +271,11 @@ def skip_notes(doc: dict) -> list[str]:
             if st == "n/a":
                 na.append(f"{c} ({r.get('reason', '')})")
                 continue
+            if r.get("failed"):
+                f = r["failed"]
+                why = f["reason"].strip().splitlines()[-1] if f["reason"].strip() else ""
+                out.append(f"{w['wid']} {c}: {f['status']} in run {f['after_runs'] + 1} "
+                           f"(after {f['after_runs']} good runs, which the cell reports): {why}")
             if st != "ok":
                 reason = r.get("reason", "").strip()
                 if st in ("error", "timeout"):
@@ -416,6 +433,9 @@ def report(doc: dict) -> str:
 def rerender(path: Path) -> None:
     """Recompute targets and rewrite the markdown and the printout from a results JSON."""
     doc = json.loads(path.read_text())
+    for w in doc["workloads"]:
+        for r in w["results"].values():
+            _summarize_result(r, [m["key"] for m in w["metrics"]])
     doc["targets"] = eval_targets(doc)
     path.write_text(json.dumps(doc, indent=1) + "\n")
     path.with_suffix(".md").write_text(report_md(doc))
