@@ -161,7 +161,7 @@ class Hub:
     """One worker thread running go blocks from its run queue."""
 
     __slots__ = ("index", "runq", "poked", "inbox", "inbox_lock", "wake_lock", "sleeping", "budget", "ident",
-                 "glet", "timer_hook", "passes", "free", "reap", "reap_after", "stopping", "halted", "_started", "thread", "__dict__")
+                 "glet", "timer_hook", "passes", "free", "reap", "reap_after", "reap_requested", "stopping", "halted", "_started", "thread", "__dict__")
 
     def __init__(self, index: int) -> None:
         self.index = index
@@ -182,6 +182,7 @@ class Hub:
         self.stopping = False  # set at interpreter exit: the hub halts at its next pass
         self.halted = threading.Event()
         self.reap_after = 0.0  # monotonic time before which the reaper does not sweep again
+        self.reap_requested = 0.0  # when the pending sweep was requested
         self.reap = False  # set after a full gc: sweep for go blocks nobody can wake (reaper.py)
         self.free: List[GoTask] = []  # finished go blocks' greenlets, ready for reuse
         self._started = threading.Event()
@@ -203,17 +204,26 @@ class Hub:
         lock.release()
         self.wake_lock.release()
 
-    def poke(self) -> None:
+    def poke(self, blocking: bool = True) -> None:
         """Make the hub run a pass soon, from any thread: it re-reads its timers and flags.
 
         If the hub is awake, `poked` makes its next `_sleep` return at once:
         a poke landing between the hub's timer check and its sleep is not lost.
+        `blocking=False` is for code that may run inside an allocation, such
+        as a garbage-collector callback: the thread may already hold
+        `inbox_lock` (in `post`), and taking it again would deadlock; if the
+        lock is busy the poke is skipped (the holder is waking the hub, or the
+        hub is about to sleep and notices at its next pass).
         """
-        with self.inbox_lock:
-            if not self.sleeping:
-                self.poked = True
-                return
-            self.sleeping = False
+        lock = self.inbox_lock
+        if not lock.acquire(blocking):
+            return
+        if not self.sleeping:
+            self.poked = True
+            lock.release()
+            return
+        self.sleeping = False
+        lock.release()
         self.wake_lock.release()
 
     def schedule(self, sp: "Spawn") -> None:
@@ -248,7 +258,7 @@ class Hub:
             reap_wait = None
             if self.reap:
                 from .reaper import sweep_when_due
-                reap_wait = sweep_when_due(self)
+                reap_wait = sweep_when_due(self, not runq and not self.inbox)
             delay = None
             hook = self.timer_hook
             if hook is not None:

@@ -199,9 +199,9 @@ def _alts(ops: Sequence[Any], priority: bool, default: Any, fname: str, arg: str
         raise TypeError(f"{fname}: {arg} must be a list of operations, got {ops!r}") from None
     if n == 0:
         raise ValueError(f"{fname}: {arg} must contain at least one operation")
-    order: Iterable[int] = range(n) if priority else _random_order(n)
     tried: List[Tuple[int, Chan, Any]] = []
     parsed = [_parse_op(op, j, fname, arg) for j, op in enumerate(ops)] if n <= EAGER_VALIDATION else None
+    swapped: dict = {}  # the lazy Fisher-Yates shuffle's displaced entries (see _random_order)
     # Phase 1: try each op without registering; the first that completes wins.
     # Nothing of this alts is registered anywhere yet, so no other thread can
     # complete it meanwhile: plain non-blocking tries suffice, with no commit
@@ -209,8 +209,22 @@ def _alts(ops: Sequence[Any], priority: bool, default: Any, fname: str, arg: str
     # first; beyond that each op is validated when tried, so that an alts over
     # 10,000 channels whose first try is ready costs O(1), not O(ports)
     # (core.async walks them all).
-    for j in order:
-        c, v = parsed[j] if parsed is not None else _parse_op(ops[j], j, fname, arg)
+    for i in range(n):
+        if priority:
+            j = i
+        else:  # _random_order, inlined: this loop is the demo's hot path
+            k = i + int(_random() * (n - i))
+            j = swapped.get(k, k)
+            if k != i:
+                swapped[k] = swapped.get(i, i)
+        if parsed is not None:
+            c, v = parsed[j]
+        else:
+            c = ops[j]
+            if c.__class__ is Chan:
+                v = NOTHING
+            else:
+                c, v = _parse_op(c, j, fname, arg)
         if v is NOTHING and not c._closed and not c._puts and (c._buf is None or not len(c._buf)):
             # Unlocked peek: nothing to take. A stale answer is harmless, as
             # phase 2 repeats every op under the channel lock.
