@@ -8,7 +8,7 @@ thread on a lock, without polling.
 from __future__ import annotations
 
 from random import random as _random
-from typing import Any, Callable, Iterable, Iterator, List, Optional, Sequence, Tuple, TypeVar
+from typing import Any, Callable, List, Optional, Sequence, Tuple, TypeVar
 
 from greenlet import getcurrent
 
@@ -49,12 +49,14 @@ def take(c: "Chan[T]") -> Optional[T]:
         if r is PENDING:
             r = g.park()
         return r
-    if not isinstance(c, Chan):
+    if c.__class__ is not Chan and not isinstance(c, Chan):
         raise _bad_chan("take", c)
-    w = thread_waiter()
-    r = c._take(w)
-    if r is PENDING:
-        r = w.wait()
+    r = c._take(NONBLOCKING, False)  # most takes complete at once: skip fetching the waiter
+    if r is NOT_READY:
+        w = thread_waiter()
+        r = c._take(w)
+        if r is PENDING:
+            r = w.wait()
     return r
 
 
@@ -74,12 +76,14 @@ def put(c: "Chan[T]", v: T) -> bool:
         if r is PENDING:
             r = g.park()
         return r
-    if not isinstance(c, Chan):
+    if c.__class__ is not Chan and not isinstance(c, Chan):
         raise _bad_chan("put", c)
-    w = thread_waiter()
-    r = c._put(v, w)
-    if r is PENDING:
-        r = w.wait()
+    r = c._put(v, NONBLOCKING, False)  # most puts complete at once: skip fetching the waiter
+    if r is NOT_READY:
+        w = thread_waiter()
+        r = c._put(v, w)
+        if r is PENDING:
+            r = w.wait()
     return r
 
 
@@ -170,16 +174,6 @@ def take_async(c: "Chan[T]", fn: Callable[[Optional[T]], Any], on_caller: bool =
 EAGER_VALIDATION = 64
 
 
-def _random_order(n: int) -> Iterator[int]:
-    """A uniformly random permutation of range(n), produced lazily: O(k) for the first k."""
-    swapped: dict = {}
-    for i in range(n):
-        j = i + int(_random() * (n - i))
-        yield swapped.get(j, j)
-        if j != i:
-            swapped[j] = swapped.get(i, i)
-
-
 def _parse_op(op: Any, index: int, fname: str, arg: str = "ops") -> Tuple[Chan, Any]:
     """(channel, value) for a put op, (channel, NOTHING) for a take op."""
     if op.__class__ is Chan or isinstance(op, Chan):
@@ -201,7 +195,9 @@ def _alts(ops: Sequence[Any], priority: bool, default: Any, fname: str, arg: str
         raise ValueError(f"{fname}: {arg} must contain at least one operation")
     tried: List[Tuple[int, Chan, Any]] = []
     parsed = [_parse_op(op, j, fname, arg) for j, op in enumerate(ops)] if n <= EAGER_VALIDATION else None
-    swapped: dict = {}  # the lazy Fisher-Yates shuffle's displaced entries (see _random_order)
+    # A uniformly random order, drawn lazily (a Fisher-Yates shuffle that swaps
+    # only as far as it has gone): O(k) for the first k tries, not O(n).
+    swapped: dict = {}  # positions displaced by the shuffle so far
     # Phase 1: try each op without registering; the first that completes wins.
     # Nothing of this alts is registered anywhere yet, so no other thread can
     # complete it meanwhile: plain non-blocking tries suffice, with no commit
@@ -212,7 +208,7 @@ def _alts(ops: Sequence[Any], priority: bool, default: Any, fname: str, arg: str
     for i in range(n):
         if priority:
             j = i
-        else:  # _random_order, inlined: this loop is the demo's hot path
+        else:
             k = i + int(_random() * (n - i))
             j = swapped.get(k, k)
             if k != i:
