@@ -255,16 +255,13 @@ class Hub:
                     batch = self.inbox
                     self.inbox = deque()
                 runq.extend(batch)
-            reap_wait = None
-            if self.reap:
+            if self.reap:  # a sweep is pending: it runs at a pass after its cooldown (never a wake of its own)
                 from .reaper import sweep_when_due
-                reap_wait = sweep_when_due(self, not runq and not self.inbox)
+                sweep_when_due(self, not runq and not self.inbox)
             delay = None
             hook = self.timer_hook
             if hook is not None:
                 delay = hook()
-            if reap_wait is not None and (delay is None or reap_wait < delay):
-                delay = reap_wait
             # One queue, first come first served, for woken go blocks and new
             # ones alike. Rejected: running woken go blocks ahead of unstarted
             # ones. It cuts a sleeper's wake-up lateness under a flood of
