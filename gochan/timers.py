@@ -26,9 +26,10 @@ Each hub keeps a timer wheel of 1 ms ticks, fired from its loop; nothing wakes w
 #   Locking every arm instead cost ~0.2-0.5 us more per arm.
 # - The nudge posts a do-nothing go block rather than calling `Hub.poke()`:
 #   a poke landing after the hook returned and before the hub set `sleeping`
-#   is lost, and the hub then sleeps to its old deadline, or for ever
+#   was lost, and the hub then slept to its old deadline, or for ever
 #   (reproduced: a thread looping on `take(timeout(0.05))` hung after 223
-#   rounds with one hub; see tests/test_timers.py).
+#   rounds with one hub; see tests/test_timers.py). `poke()` now records a
+#   poke that lands while the hub is awake (`Hub.poked`); the post stays.
 # - Bursts: one call of the hook closes at most BATCH (256), and only fills
 #   the hub's run queue up to BATCH; past that it closes as many as the hub
 #   ran since its last call (at least one), so timeouts never grow the run
@@ -57,11 +58,12 @@ Each hub keeps a timer wheel of 1 ms ticks, fired from its loop; nothing wakes w
 # pending-takes limit).
 #
 # Known limits (not the wheel's): under a flood of 100,000 go blocks spawned
-# at once, a woken sleeper waits behind the hub's queue of unstarted go
-# blocks (wake p50 ~2 s without the reaper, ~12 s with it: the reaper sweeps
-# every parked go block after each full collection, ~1 s per sweep at
-# 100,000). Timeouts on a hub that a go block holds (a CPU loop) close when
-# it parks.
+# at once, a woken sleeper waits behind the hub's first-come-first-served
+# queue of unstarted go blocks (wake p50 ~2 s; see Hub._loop for why woken
+# go blocks do not jump the queue). The reaper's sweeps (~1 s at 100,000
+# parked) used to land in the middle of such floods; they now wait for an
+# idle hub (reaper.py). Timeouts on a hub that a go block holds (a CPU loop)
+# close when it parks.
 from __future__ import annotations
 
 import contextvars
