@@ -10,11 +10,7 @@ loops to finish and for reported exceptions.
 """
 from __future__ import annotations
 
-import gc
 import operator
-import os
-import sys
-import time
 from collections import Counter, OrderedDict, deque
 from typing import Any, Callable, List
 
@@ -23,81 +19,9 @@ import pytest
 import gochan
 from gochan import (chan, close, go, into, merge, onto_chan, onto_chan_thread, pipe, poll, put,
                     reduce, split, take, take_n, thread, to_chan, transduce, xf)
-from gochan.errors import set_exception_handler
-from gochan.hub import GoTask
 
-WAIT = 5.0
-
-# ------------------------------------------------------------ leak checks
-
-_LOOP_MODULES = {"pipes.py", "mult.py", "pubsub.py", "mix.py"}
-LOOPS = frozenset({
-    "_pipe_loop", "_pipeline_in", "_pipeline_out", "_pipeline_worker", "_pipeline_async_worker",
-    "_onto_loop", "_reduce_loop", "_transduce_loop", "_into_loop", "_merge_loop", "_split_loop",
-    "_take_n_loop", "_map_loop", "_mult_loop", "_pub_loop", "_mix_loop",
-})
-
-
-def live_loops() -> List[str]:
-    """Combinator loops still alive: parked go blocks, running go blocks, and threads.
-
-    Parked go blocks are found by their suspended frames, running ones and
-    thread loops by the threads' current frames (each go block is in exactly
-    one of the two); `test_dump_lists_combinator_loops` checks `gochan.dump()`.
-    """
-    found: List[str] = []
-    stacks = list(sys._current_frames().values())
-    stacks += [g.gr_frame for g in gc.get_objects()
-               if g.__class__ is GoTask and not g.dead and g.gr_frame is not None]
-    for f in stacks:
-        while f is not None:
-            code = f.f_code
-            if code.co_name in LOOPS and os.path.basename(code.co_filename) in _LOOP_MODULES:
-                found.append(code.co_name)
-            f = f.f_back
-    return sorted(found)
-
-
-def wait_no_loops(timeout: float = WAIT) -> None:
-    deadline = time.monotonic() + timeout
-    while True:
-        left = live_loops()
-        if not left:
-            return
-        assert time.monotonic() < deadline, f"combinator loops still alive: {left}"
-        time.sleep(0.005)
-
-
-@pytest.fixture(autouse=True)
-def no_loop_left_behind():
-    """Every test ends with its inputs closed and outputs drained: no loop may stay alive."""
-    yield
-    wait_no_loops()
-
-
-@pytest.fixture
-def reported():
-    got: List[BaseException] = []
-    set_exception_handler(got.append)
-    yield got
-    set_exception_handler(None)
-
-
-def wait_for(cond: Callable[[], bool], what: str) -> None:
-    deadline = time.monotonic() + WAIT
-    while not cond():
-        assert time.monotonic() < deadline, f"timed out waiting for {what}"
-        time.sleep(0.002)
-
-
-def drain(c: Any) -> List[Any]:
-    """Everything buffered in c right now (poll until empty)."""
-    got = []
-    while True:
-        v = poll(c)
-        if v is None:
-            return got
-        got.append(v)
+from combinator_support import (  # noqa: F401 (fixtures are used by name)
+    WAIT, drain, live_loops, no_loop_left_behind, reported, wait_for, wait_no_loops)
 
 
 # ------------------------------------------------------------ to_chan / onto_chan
