@@ -7,7 +7,7 @@ from __future__ import annotations
 
 import sys
 from collections import deque
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 __all__ = ["Buffer", "FixedBuffer", "DroppingBuffer", "SlidingBuffer", "PromiseBuffer",
            "buffer", "dropping_buffer", "sliding_buffer", "is_unblocking_buffer"]
@@ -37,6 +37,11 @@ class Buffer:
     limit: int = sys.maxsize
     n: int = 0
 
+    if TYPE_CHECKING:  # provided by each concrete buffer, mostly as C methods of deque or list
+        def add(self, value: Any) -> None: ...
+        def remove(self) -> Any: ...
+        def __len__(self) -> int: ...
+
     def is_full(self) -> bool:
         return len(self) >= self.limit  # type: ignore[arg-type]
 
@@ -56,8 +61,8 @@ class FixedBuffer(Buffer, deque):  # type: ignore[misc]
 
     __slots__ = ("n", "limit")
     kind = "buffer"
-    add = deque.append
-    remove = deque.popleft
+    add = deque.append  # type: ignore[assignment]
+    remove = deque.popleft  # type: ignore[assignment]
 
     def __init__(self, n: int) -> None:
         deque.__init__(self)
@@ -75,8 +80,8 @@ class ResultBuffer(Buffer, list):  # type: ignore[misc]
     kind = "buffer"
     n = 1
     limit = 1
-    add = list.append
-    remove = list.pop  # one element at most: last is first
+    add = list.append  # type: ignore[assignment]
+    remove = list.pop  # type: ignore[assignment]  # one element at most: last is first
 
 
 class DroppingBuffer(Buffer, deque):  # type: ignore[misc]
@@ -85,7 +90,7 @@ class DroppingBuffer(Buffer, deque):  # type: ignore[misc]
     __slots__ = ("n",)
     unblocking = True
     kind = "dropping_buffer"
-    remove = deque.popleft
+    remove = deque.popleft  # type: ignore[assignment]
 
     def __init__(self, n: int) -> None:
         deque.__init__(self)
@@ -102,8 +107,8 @@ class SlidingBuffer(Buffer, deque):  # type: ignore[misc]
     __slots__ = ()
     unblocking = True
     kind = "sliding_buffer"
-    add = deque.append  # maxlen drops the oldest
-    remove = deque.popleft
+    add = deque.append  # type: ignore[assignment]  # maxlen drops the oldest
+    remove = deque.popleft  # type: ignore[assignment]
 
     def __init__(self, n: int) -> None:
         deque.__init__(self, (), n)
@@ -125,7 +130,7 @@ class PromiseBuffer(Buffer, list):  # type: ignore[misc]
         if not self:
             self.append(value)
 
-    def remove(self) -> Any:
+    def remove(self) -> Any:  # type: ignore[override]
         return self[0]
 
     def describe(self) -> str:

@@ -23,7 +23,7 @@ from typing import Any, Callable, Generic, Iterator, List, Optional, Tuple, Type
 
 from .buffers import Buffer, FixedBuffer, PromiseBuffer, ResultBuffer
 from .errors import MAX_PENDING, TooManyPendingError, report_exception
-from .waiters import OK, OTHER_DEAD, SAME, SELF_DEAD, commit_pair
+from .waiters import OK, OTHER_DEAD, SELF_DEAD, commit_pair
 
 __all__ = ["Chan", "chan", "promise_chan", "PENDING", "NOT_READY"]
 
@@ -103,7 +103,7 @@ class Chan(Generic[T]):
                 f = waiter.flag
                 if f is not None and not f.commit():
                     return PENDING
-                done = self._add(buf, val) if self._rf is not None else buf.add(val)
+                done = self._add(buf, val) if self._rf is not None else buf.add(val)  # type: ignore[func-returns-value]
                 takes = self._takes
                 if takes and len(buf):
                     wakes = []
@@ -212,7 +212,8 @@ class Chan(Generic[T]):
                         pf = p.flag
                         if pf is None or pf.commit():
                             wakes.append(p)
-                            if (self._add(buf, pv, False) if self._rf is not None else buf.add(pv)):
+                            if (self._add(buf, pv, False) if self._rf is not None
+                                    else buf.add(pv)):  # type: ignore[func-returns-value]
                                 done = True
                                 break
                     del puts[:i]
@@ -404,7 +405,7 @@ class Chan(Generic[T]):
                         result = None
                         break
                 buf = self._buf
-                if result is not None and len(buf) < buf.limit:  # type: ignore[arg-type]
+                if result is not None and len(buf) < buf.limit:  # type: ignore[union-attr,arg-type]
                     buf.add(result)  # type: ignore[union-attr]
             self._close_locked(wakes)
         finally:

@@ -34,7 +34,6 @@ from __future__ import annotations
 import atexit
 import contextvars
 import os
-import sys
 import threading
 import time
 from collections import deque
@@ -95,8 +94,8 @@ class GoTask(greenlet):
             # The go block's contextvars: set on the greenlet rather than
             # entered with ctx.run, which would add a C stack level to save
             # and restore on every switch.
-            self.gr_context = sp.ctx
-            sp = None
+            self.gr_context = sp.ctx  # type: ignore[misc]  # greenlet's own attribute
+            sp = None  # type: ignore[assignment]
             try:
                 # Plain positional calls run in the same C eval frame on 3.11+;
                 # fn(*args) would nest one, growing every switch's stack copy.
@@ -118,7 +117,7 @@ class GoTask(greenlet):
                 return
             except BaseException as exc:
                 report_exception(exc)
-            fn = args = kwargs = None
+            fn = args = kwargs = None  # type: ignore[assignment]  # drop references while parked
             if ch is not None:
                 ch._deliver_result(result)
             if len(free) >= MAX_FREE:
@@ -145,7 +144,7 @@ class GoTask(greenlet):
         # Go blocks that have not started yet start from the hub loop (see
         # Hub._run_spawn): a greenlet's stack begins where it is first
         # switched to, so starting one from here would stack it on this one.
-        return hub.glet.switch()
+        return hub.glet.switch()  # type: ignore[union-attr]
 
     def __repr__(self) -> str:
         return f"<GoTask hub={self.hub.index} {'dead' if self.dead else 'alive'}>"

@@ -10,7 +10,7 @@ import contextvars
 import functools
 import threading
 from collections import deque
-from typing import Any, Callable, Deque, Optional, TypeVar
+from typing import Any, Callable, Deque, TypeVar
 
 from .channel import Chan, result_chan
 from .errors import report_exception
