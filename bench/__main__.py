@@ -318,6 +318,15 @@ def eval_targets(doc: dict) -> list[dict]:
     return out
 
 
+def fmt_ratio(t: dict) -> str:
+    """Two decimals, or four when two would round onto the threshold (1.1003 is not
+    "1.10 MISSED" against <= 1.1)."""
+    txt = f"{t['ratio']:.2f}"
+    if t.get("threshold") is not None and float(txt) == t["threshold"] and t["ratio"] != t["threshold"]:
+        txt = f"{t['ratio']:.4f}"
+    return txt
+
+
 def targets_text(targets: list[dict]) -> str:
     lines = []
     for t in targets:
@@ -326,7 +335,7 @@ def targets_text(targets: list[dict]) -> str:
         else:
             paired = f", per-repetition median {t['paired_ratio']:.2f}" if t.get("paired_ratio") else ""
             lines.append(f"  {t['target']:45s} {'met   ' if t['met'] else 'MISSED'} "
-                         f"(gochan/other = {t['ratio']:.2f}{paired})")
+                         f"(gochan/other = {fmt_ratio(t)}{paired})")
     return "\n".join(lines)
 
 
@@ -375,7 +384,8 @@ def meta(args, reps: int) -> dict:
     return {
         "date": _dt.datetime.now(_dt.timezone.utc).strftime("%Y-%m-%d %H:%M UTC"),
         "command": "python -m bench" + (" --quick" if args.quick else ""),
-        "uname": " ".join(platform.uname()),
+        "uname": " ".join(x for x in platform.uname() if x),
+        "uname_a": _uname_a(),
         "nproc": os.cpu_count(),
         "python": sys.version.split()[0],
         "implementation": platform.python_implementation(),
@@ -385,6 +395,13 @@ def meta(args, reps: int) -> dict:
         "git": _git_rev(),
         "loadavg_start": _loadavg(),
     }
+
+
+def _uname_a() -> str | None:
+    try:
+        return subprocess.run(["uname", "-a"], capture_output=True, text=True).stdout.strip() or None
+    except OSError:
+        return None
 
 
 def _loadavg() -> list | None:
@@ -498,7 +515,7 @@ def report_md(doc: dict) -> str:
     m = doc["meta"]
     lines = [
         f"Command: `{m['command']}`, {m['date']}, git {m['git']}  ",
-        f"Machine: `{m['uname']}`, nproc {m['nproc']}, {m['implementation']} {m['python']}, "
+        f"Machine: `{m.get('uname_a') or m['uname']}`, nproc {m['nproc']}, {m['implementation']} {m['python']}, "
         f"load average (1, 5, 15 min) {m.get('loadavg_start')} at start, "
         f"{m.get('loadavg_end')} at end  ",
         "Versions: " + ", ".join(f"{k} {v}" for k, v in m["versions"].items() if v) + "  ",
@@ -522,7 +539,7 @@ def report_md(doc: dict) -> str:
             lines.append(f"| {t['target']} | not measured | | |")
         else:
             pr = f"{t['paired_ratio']:.2f}" if t.get("paired_ratio") else ""
-            lines.append(f"| {t['target']} | {t['ratio']:.2f} | {pr} | "
+            lines.append(f"| {t['target']} | {fmt_ratio(t)} | {pr} | "
                          f"{'met' if t['met'] else 'MISSED'} |")
     for t in w5_targets(doc["w5"]):
         state = "not measured" if t["met"] is None else ("met" if t["met"] else "MISSED")
