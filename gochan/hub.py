@@ -77,12 +77,14 @@ class GoTask(greenlet):
     new greenlet maps a fresh interpreter data stack), reusing one ~1 us.
     """
 
-    __slots__ = ("hub",)
+    __slots__ = ("hub", "parked_on", "reap_mark")
     flag = None
 
     def __init__(self, hub: "Hub") -> None:
         greenlet.__init__(self, parent=hub.glet)
         self.hub = hub
+        self.parked_on: Any = None  # the channel of a parked plain take or put (for the reaper)
+        self.reap_mark: Any = None  # the channel the reaper last saw it parked on
 
     def run(self, sp: Spawn) -> None:  # type: ignore[override]
         hub = self.hub

@@ -47,7 +47,9 @@ def take(c: "Chan[T]") -> Optional[T]:
             raise _bad_chan("take", c)
         r = c._take(g)
         if r is PENDING:
+            g.parked_on = c
             r = g.park()
+            g.parked_on = None
         return r
     if c.__class__ is not Chan and not isinstance(c, Chan):
         raise _bad_chan("take", c)
@@ -74,7 +76,9 @@ def put(c: "Chan[T]", v: T) -> bool:
             raise _bad_chan("put", c)
         r = c._put(v, g)
         if r is PENDING:
+            g.parked_on = c
             r = g.park()
+            g.parked_on = None
         return r
     if c.__class__ is not Chan and not isinstance(c, Chan):
         raise _bad_chan("put", c)
