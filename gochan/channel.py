@@ -24,6 +24,7 @@ from typing import Any, Callable, Generic, Iterator, List, Optional, Tuple, Type
 from .buffers import Buffer, FixedBuffer, PromiseBuffer, ResultBuffer
 from .errors import MAX_PENDING, TooManyPendingError, report_exception
 from .waiters import OK, OTHER_DEAD, SELF_DEAD, commit_pair
+from .xf import Reduced as _Reduced
 
 __all__ = ["Chan", "chan", "promise_chan", "PENDING", "NOT_READY"]
 
@@ -56,6 +57,31 @@ def _base_rf(acc: Any = _EMPTY, x: Any = _EMPTY) -> Any:
         return acc  # completion (and init, which channels never call)
     acc.add(x)
     return acc
+
+
+def _pair_from(queue: List[Any], own: Any, puts: bool) -> Any:
+    """Remove and return the first queued entry whose waiter pairs with flag `own` (under the lock).
+
+    The slow path of a hand-off, when an alts is on either side: dead alts
+    registrations met on the way are dropped, our own alts' entries skipped.
+    Returns the entry (a waiter, or a `(waiter, value)` pair if `puts`), None
+    if nothing can pair, or PENDING if our own alts completed elsewhere.
+    """
+    i = 0
+    while i < len(queue):
+        entry = queue[i]
+        flag = entry[0].flag if puts else entry.flag
+        r = OK if own is None and flag is None else commit_pair(own, flag)
+        if r == OK:
+            del queue[i]
+            return entry
+        if r == OTHER_DEAD:
+            del queue[i]
+        elif r == SELF_DEAD:
+            return PENDING
+        else:  # SAME: our own alts' other registration; look past it
+            i += 1
+    return None
 
 
 class _Xform:
@@ -143,28 +169,12 @@ class Chan(Generic[T]):
                 if own is None and t.flag is None:  # the common rendezvous: no alts involved
                     del takes[0]
                     match = t
-                    i = len(takes) + 1  # skip the general loop
                 else:
-                    i = 0
-                while i < len(takes):
-                    t = takes[i]
-                    tf = t.flag
-                    if own is None and tf is None:
-                        r = OK
-                    else:
-                        r = commit_pair(own, tf)
-                    if r == OK:
-                        del takes[i]
-                        match = t
-                        break
-                    if r == OTHER_DEAD:
-                        del takes[i]
-                    elif r == SELF_DEAD:
+                    match = _pair_from(takes, own, False)
+                    if match is PENDING:
                         return PENDING
-                    else:  # SAME: our own alts' take; look past it
-                        i += 1
-                if match is None:
-                    return self._enqueue_put(val, waiter, blockable)
+                    if match is None:
+                        return self._enqueue_put(val, waiter, blockable)
         finally:
             lock.release()
         if match is not None:
@@ -251,28 +261,13 @@ class Chan(Generic[T]):
                 if own is None and p.flag is None:  # the common rendezvous: no alts involved
                     del puts[0]
                     match = p
-                    i = len(puts) + 1  # skip the general loop
                 else:
-                    i = 0
-                while i < len(puts):
-                    p, pv = puts[i]
-                    pf = p.flag
-                    if own is None and pf is None:
-                        r = OK
-                    else:
-                        r = commit_pair(own, pf)
-                    if r == OK:
-                        del puts[i]
-                        match = p
-                        break
-                    if r == OTHER_DEAD:
-                        del puts[i]
-                    elif r == SELF_DEAD:
+                    entry = _pair_from(puts, own, True)
+                    if entry is PENDING:
                         return PENDING
-                    else:
-                        i += 1
-                if match is None:
-                    return self._take_empty(waiter, blockable)
+                    if entry is None:
+                        return self._take_empty(waiter, blockable)
+                    match, pv = entry
         finally:
             lock.release()
         if match is not None:
@@ -467,19 +462,6 @@ class Chan(Generic[T]):
         except RuntimeError:
             puts, takes = len(self._puts or ()), len(self._takes or ())
         return f"<Chan 0x{id(self):x} {kind} puts={puts} takes={takes} {'closed' if self._closed else 'open'}>"
-
-
-def _load_reduced() -> type:
-    try:
-        from .xf import Reduced
-        return Reduced
-    except ImportError:  # xf not present yet: nothing can return reduced
-        class _NeverReduced:
-            pass
-        return _NeverReduced
-
-
-_Reduced: type = _load_reduced()
 
 
 def chan(buf: Any = None, xform: Optional[Callable] = None,
