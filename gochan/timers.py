@@ -30,18 +30,23 @@ Each hub keeps a timer wheel of 1 ms ticks, fired from its loop; nothing wakes w
 #   (reproduced: a thread looping on `take(timeout(0.05))` hung after 223
 #   rounds with one hub; see tests/test_timers.py). `poke()` now records a
 #   poke that lands while the hub is awake (`Hub.poked`); the post stays.
-# - Bursts: one call of the hook closes at most BATCH (256), and only fills
-#   the hub's run queue up to BATCH; past that it closes as many as the hub
-#   ran since its last call (at least one), so timeouts never grow the run
-#   queue. A 100,000-timeout burst then pauses an unrelated go block on that
-#   hub ~20-60 ms (a run queue of ~256 woken go blocks ahead of it), where
-#   closing 1,000 per pass buried it behind the whole burst (1.3-3 s): each
-#   woken go block whose greenlet is not kept costs the hub a full pass, so
-#   the run queue grew by ~1,000 per pass. Rejected middle grounds: a floor
-#   of 8 closes per pass (spawn-load fire p99 12 ms, but burst pause
-#   240-440 ms); a marker go block counting each batch out of the run queue
-#   (bursts as good, but it throttled timeouts behind any long run queue:
-#   spawn-load fire p50 ~700 ms).
+# - Bursts: one call of the hook closes at most BATCH (256) timeouts, so a
+#   hub pass stays short (~0.4 ms). The go blocks they wake queue in the
+#   hub's timer lane (`Hub.timerq`: the hook closes with the hub's `runq`
+#   pointed at it), and while that lane has work the hub gives it and the run
+#   queue one go block each in turn. So timeouts close on time however long
+#   the run queue is, and a 100,000-timeout burst costs a runnable go block
+#   one turn in two: in the bench an unrelated ping-pong pair paused at most
+#   ~14 ms and made 52,000 round trips during the burst (~2,500 before).
+#   The first design had one queue, and the hook closed only as many as the
+#   hub had run since its last call, so that timeouts never grew it: under a
+#   flood of 100,000 spawns closing then merely kept pace with arming, a
+#   backlog (a GC pause, a GIL hand-off) never drained (fire p50 34 ms, p99
+#   245 ms), and a woken sleeper queued behind every unstarted spawn (wake
+#   p50 2.4 s). With the lane: fire p50 1.8 ms, wake p50 ~20-35 ms.
+#   Also rejected: closing 1,000 per pass into the one queue (buried the
+#   unrelated go block behind the whole burst, 1.3-3 s); a floor of 8
+#   closes per pass (burst pause 240-440 ms).
 #
 # Rejected: one timer thread for all hubs (measured with the same wheel, in
 # bench/timers_bench.py `tt_*`). Arming costs the same (1.6 us, a lock and an
@@ -57,13 +62,12 @@ Each hub keeps a timer wheel of 1 ms ticks, fired from its loop; nothing wakes w
 # timeout); core.async's shared 10 ms windows (late by up to 10 ms, and the
 # pending-takes limit).
 #
-# Known limits (not the wheel's): under a flood of 100,000 go blocks spawned
-# at once, a woken sleeper waits behind the hub's first-come-first-served
-# queue of unstarted go blocks (wake p50 ~2 s; see Hub._loop for why woken
-# go blocks do not jump the queue). The reaper's sweeps (~1 s at 100,000
-# parked) used to land in the middle of such floods; they now wait for an
-# idle hub (reaper.py). Timeouts on a hub that a go block holds (a CPU loop)
-# close when it parks.
+# Known limits (not the wheel's): every figure sits on the interpreter. A full
+# garbage collection stops every thread, and with 100,000 parked go blocks one
+# takes 0.1-0.4 s on CPython 3.11 (greenlets and their channels are tracked
+# objects); timeouts due meanwhile close when it ends. That, not the wheel,
+# is most of the fire p99 under a spawn flood (bench/timers_bench.py `load`).
+# Timeouts on a hub that a go block holds (a CPU loop) close when it parks.
 from __future__ import annotations
 
 import contextvars
@@ -88,8 +92,7 @@ TICK = 0.001
 #: The span of a far bucket (1,024 ticks), and how far a deadline must be to go into one.
 SPAN = 1.024
 FAR = 2 * SPAN
-#: At most this many timeouts are closed per call of the timer hook (one hub pass); beyond a run
-#: queue of this length, only as many as the hub ran since the last call (see `TimerWheel.fire`).
+#: At most this many timeouts are closed per call of the timer hook (one hub pass), so a pass stays short.
 BATCH = 256
 #: At most this many far timeouts are moved to the near level per hook call.
 MOVE_BATCH = 2048
@@ -129,8 +132,7 @@ class TimerWheel:
     """
 
     __slots__ = ("hub", "buckets", "ticks", "next", "firing", "fpos",
-                 "far", "far_keys", "far_next", "moving", "mpos", "lock", "incoming", "_nudge",
-                 "qlen")
+                 "far", "far_keys", "far_next", "moving", "mpos", "lock", "incoming", "_nudge")
 
     def __init__(self, hub: Optional[Hub]) -> None:
         self.hub = hub
@@ -151,7 +153,6 @@ class TimerWheel:
         self.incoming: List[Any] = []  # deadline, chan, deadline, chan, ... armed by other threads
         # A do-nothing go block posted to the hub to make it run a pass (see `nudge`).
         self._nudge = Spawn(_noop, (), {}, contextvars.Context(), None)
-        self.qlen = 0  # the hub's run queue length when `fire` last returned
 
     def add(self, deadline: float, ch: Chan) -> bool:
         """Arm `ch` to close at `deadline` (monotonic seconds), in the near level.
@@ -245,29 +246,20 @@ class TimerWheel:
                 (add_far if d >= far_from else add)(d, incoming[i + 1])
         if now >= self.far_next:
             self._move(now)
+        out = self.collect(now, BATCH)
         hub = self.hub
         if hub is None:
-            out = self.collect(now, BATCH)
             self._close(out)
             return self._after(out, now)
-        # Fairness: the go blocks a batch wakes queue at the back of the hub's run queue, and
-        # whatever becomes runnable later queues behind them. So fill the run queue up to BATCH,
-        # and beyond that close only as many as the hub has run since the last call (at least
-        # one): the run queue never grows because of timeouts, a burst of 100,000 interleaves
-        # with everything else, and on a hub swamped with other work timeouts keep pace.
+        # The go blocks a batch wakes queue in the hub's timer lane, which
+        # takes turns with its run queue (see Hub._loop): closing a burst
+        # promptly never buries a runnable go block behind it.
         runq = hub.runq
-        n = len(runq)
-        room = BATCH - n
-        ran = self.qlen - n  # at least this many left the run queue since our last call
-        if room < ran:
-            room = ran
-        if room < 1:
-            room = 1
-        elif room > BATCH:
-            room = BATCH
-        out = self.collect(now, room)
-        self._close(out)
-        self.qlen = len(runq)
+        hub.runq = hub.timerq
+        try:
+            self._close(out)
+        finally:
+            hub.runq = runq
         return self._after(out, now)
 
     @staticmethod
