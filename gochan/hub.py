@@ -84,51 +84,13 @@ class GoTask(greenlet):
     flag = None
 
     def __init__(self, hub: "Hub") -> None:
-        greenlet.__init__(self, parent=hub.glet)
+        # `run` is one shared function, not a method: greenlet keeps its first
+        # switch's callable and arguments for the greenlet's life, so a bound
+        # method or a Spawn passed there would outlive the go block.
+        greenlet.__init__(self, _go_loop, hub.glet)
         self.hub = hub
         self.parked_on: Any = None  # the channel of a parked plain take or put (for the reaper)
         self.reap_mark: Any = None  # the channel the reaper last saw it parked on
-
-    def run(self, sp: Spawn) -> None:  # type: ignore[override]
-        hub = self.hub
-        free = hub.free
-        while True:
-            result = None
-            ch = sp.chan
-            fn, args, kwargs = sp.fn, sp.args, sp.kwargs
-            # The go block's contextvars: set on the greenlet rather than
-            # entered with ctx.run, which would add a C stack level to save
-            # and restore on every switch.
-            self.gr_context = sp.ctx  # type: ignore[misc]  # greenlet's own attribute
-            sp = None  # type: ignore[assignment]
-            try:
-                # Plain positional calls run in the same C eval frame on 3.11+;
-                # fn(*args) would nest one, growing every switch's stack copy.
-                if kwargs:
-                    result = fn(*args, **kwargs)
-                elif not args:
-                    result = fn()
-                elif len(args) == 1:
-                    result = fn(args[0])
-                elif len(args) == 2:
-                    result = fn(args[0], args[1])
-                elif len(args) == 3:
-                    result = fn(args[0], args[1], args[2])
-                else:
-                    result = fn(*args)
-            except GreenletExit:  # reaped: parked on channels nobody else can reach
-                if ch is not None:
-                    ch._deliver_result(None)
-                return
-            except BaseException as exc:
-                report_exception(exc)
-            fn = args = kwargs = None  # type: ignore[assignment]  # drop references while parked
-            if ch is not None:
-                ch._deliver_result(result)
-            if len(free) >= MAX_FREE:
-                return
-            free.append(self)
-            sp = self.park()  # resumed with the next go block's Spawn
 
     def wake(self, value: Any) -> None:
         """Make this parked go block runnable; `park()` will return `value`."""
@@ -155,6 +117,60 @@ class GoTask(greenlet):
         return f"<GoTask hub={self.hub.index} {'dead' if self.dead else 'alive'}>"
 
 
+def _go_loop() -> None:
+    """The body of every `GoTask`: run go blocks one after another, parking in the free list between them.
+
+    The first go block comes from `Hub.starting` (see `Hub._run_spawn`), later
+    ones as the value `park()` returns. Nothing of a finished go block (its
+    function, arguments, result, result channel or contextvars) is left
+    referenced while its greenlet waits for the next one.
+    """
+    self: GoTask = getcurrent()  # type: ignore[assignment]
+    hub = self.hub
+    free = hub.free
+    sp: Any = hub.starting
+    hub.starting = None
+    while True:
+        result = None
+        ch = sp.chan
+        fn, args, kwargs = sp.fn, sp.args, sp.kwargs
+        # The go block's contextvars: set on the greenlet rather than
+        # entered with ctx.run, which would add a C stack level to save
+        # and restore on every switch.
+        self.gr_context = sp.ctx  # type: ignore[misc]  # greenlet's own attribute
+        sp = None
+        try:
+            # Plain positional calls run in the same C eval frame on 3.11+;
+            # fn(*args) would nest one, growing every switch's stack copy.
+            if kwargs:
+                result = fn(*args, **kwargs)
+            elif not args:
+                result = fn()
+            elif len(args) == 1:
+                result = fn(args[0])
+            elif len(args) == 2:
+                result = fn(args[0], args[1])
+            elif len(args) == 3:
+                result = fn(args[0], args[1], args[2])
+            else:
+                result = fn(*args)
+        except GreenletExit:  # reaped: parked on channels nobody else can reach
+            if ch is not None:
+                ch._deliver_result(None)
+            return
+        except BaseException as exc:
+            report_exception(exc)
+        fn = args = kwargs = None  # drop references while parked
+        if ch is not None:
+            ch._deliver_result(result)
+        result = ch = None
+        self.gr_context = None
+        if len(free) >= MAX_FREE:
+            return
+        free.append(self)
+        sp = self.park()  # resumed with the next go block's Spawn
+
+
 def current_go() -> Optional[GoTask]:
     """The go block running on this thread, or None (an ordinary thread or greenlet)."""
     g = getcurrent()
@@ -164,7 +180,7 @@ def current_go() -> Optional[GoTask]:
 class Hub:
     """One worker thread running go blocks from its run queue."""
 
-    __slots__ = ("index", "runq", "timerq", "timer_turn", "poked", "inbox", "inbox_lock", "wake_lock", "sleeping", "budget", "ident",
+    __slots__ = ("index", "runq", "timerq", "timer_turn", "starting", "poked", "inbox", "inbox_lock", "wake_lock", "sleeping", "budget", "ident",
                  "glet", "timer_hook", "passes", "free", "reap", "reap_after", "reap_requested", "stopping", "halted", "_started", "thread", "__dict__")
 
     def __init__(self, index: int) -> None:
@@ -174,6 +190,7 @@ class Hub:
         # Go blocks woken by timeouts closing (the timer lane, see `_loop`), and whose turn is next.
         self.timerq: Deque[Tuple[Any, Any]] = deque()
         self.timer_turn = True
+        self.starting: Optional[Spawn] = None  # handed to a new GoTask's `_go_loop` as it starts
         self.inbox: Deque[Tuple[Any, Any]] = deque()
         self.inbox_lock = threading.Lock()
         self.wake_lock = threading.Lock()
@@ -263,6 +280,7 @@ class Hub:
                     batch = self.inbox
                     self.inbox = deque()
                 runq.extend(batch)
+                del batch  # this frame lives on: do not pin the posted go blocks' arguments
             if self.reap:  # a sweep is pending: it runs at a pass after its cooldown (never a wake of its own)
                 from .reaper import sweep_when_due
                 sweep_when_due(self, not runq and not timerq and not self.inbox)
@@ -295,6 +313,7 @@ class Hub:
                 self.budget = BUDGET
                 target, value = runq.popleft()
             else:
+                target = value = None  # do not pin the last go block's Spawn or value while asleep
                 self._sleep(delay)
                 continue
             if target.__class__ is GoTask:
@@ -322,7 +341,8 @@ class Hub:
         if free:
             free.pop().switch(sp)
         else:
-            GoTask(self).switch(sp)
+            self.starting = sp  # not a switch argument: greenlet would keep that for good
+            GoTask(self).switch()
 
     def _sleep(self, delay: Optional[float]) -> None:
         with self.inbox_lock:

@@ -81,7 +81,7 @@ class Watchdog:
 
 
 def _in_go_block(frame: Any) -> bool:
-    run = _hub.GoTask.run.__code__
+    run = _hub._go_loop.__code__
     while frame is not None:
         if frame.f_code is run:
             return True
