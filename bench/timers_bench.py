@@ -24,6 +24,11 @@
   this machine (what every figure above sits on; a hub sleeps that way).
 - `idle_wakeups_per_s`, `idle_cpu_pct`: hub passes and process CPU over 2 s
   while 100,000 timeouts an hour away are armed and nothing else happens.
+- `load_nogc`: `load` with the cycle collector off, to tell the timers'
+  share from the collector's. `*_full_gc_n` / `*_full_gc_max`: how many full
+  collections (each stops every thread) overlapped the timeouts' firing, and
+  the longest in ms. In a full run `load` runs LOAD_RUNS times, each in a
+  fresh process: figures are the medians, `load_fire_p99_runs` lists each.
 - `*_noreap`: the same with the reaper off (gochan.reaper sweeps every parked
   go block after each full collection: ~1 s per sweep at 100,000 parked),
   to tell the timers' share from the sweeps'.
@@ -54,6 +59,7 @@ QUIET_N = 1000
 LOAD_N = 100_000
 BURST_N = 100_000
 IDLE_N = 100_000
+LOAD_RUNS = 3  # `load` is bimodal (a full collection lands in its window or not): median of fresh runs
 
 
 # ------------------------------------------------------------------ helpers
@@ -154,13 +160,15 @@ class _Recorder:
         self.lock = threading.Lock()
         self.fire: List[float] = []
         self.wake: List[float] = []
+        self.fired_at: List[float] = []
         self.done = threading.Event()
 
     def on_fire(self, deadline: float) -> Callable[[Any], None]:
         def cb(_: Any) -> None:
-            late = time.monotonic() - deadline
+            now = time.monotonic()
             with self.lock:
-                self.fire.append(late)
+                self.fire.append(now - deadline)
+                self.fired_at.append(now)
         return cb
 
     def on_wake(self, deadline: float) -> None:
@@ -341,15 +349,44 @@ def _no_reaper() -> None:
     gochan.reaper.request_sweep = lambda: None
 
 
-def part_load(quick: bool, placement: str = "hub", reap: bool = True) -> Dict[str, float]:
+class _FullCollections:
+    """Diagnostic: when the cycle collector ran full collections (each stops every thread)."""
+
+    def __init__(self) -> None:
+        self.spans: List[tuple] = []
+        self.t0 = 0.0
+        gc.callbacks.append(self._cb)
+
+    def _cb(self, phase: str, info: Dict[str, Any]) -> None:
+        if info["generation"] != 2:
+            return
+        if phase == "start":
+            self.t0 = time.monotonic()
+        else:
+            self.spans.append((self.t0, time.monotonic()))
+
+    def within(self, start: float, end: float) -> List[float]:
+        """Lengths (ms) of the full collections that overlapped [start, end]."""
+        return [(b - a) * 1e3 for a, b in self.spans if b > start and a < end]
+
+
+def part_load(quick: bool, placement: str = "hub", reap: bool = True,
+              collect: bool = True) -> Dict[str, float]:
     fn = _timeout_fn(placement)
-    pre = ("" if placement == "hub" else "tt_") + "load" + ("" if reap else "_noreap")
+    pre = (("" if placement == "hub" else "tt_") + "load" + ("" if reap else "_noreap")
+           + ("" if collect else "_nogc"))
     n = LOAD_N // 5 if quick else LOAD_N
     if not reap:
         _no_reaper()
+    if not collect:
+        gc.disable()
+    full = _FullCollections()
     rec = _gochan_sleepers(fn, [100.0] * n)
     out = _stats(pre, rec.wake)
     out.update(_stats(f"{pre}_fire", rec.fire))
+    spans = full.within(min(rec.fired_at), max(rec.fired_at))
+    out[f"{pre}_full_gc_n"] = len(spans)
+    out[f"{pre}_full_gc_max"] = max(spans, default=0.0)
     return out
 
 
@@ -510,6 +547,7 @@ PARTS: Dict[str, Callable[[bool], Dict[str, float]]] = {
     "load": part_load,
     "burst": part_burst,
     "load_noreap": lambda q: part_load(q, reap=False),
+    "load_nogc": lambda q: part_load(q, collect=False),
     "burst_noreap": lambda q: part_burst(q, reap=False),
     "tt_load_noreap": lambda q: part_load(q, "tt", reap=False),
     "tt_burst_noreap": lambda q: part_burst(q, "tt", reap=False),
@@ -552,6 +590,20 @@ def _run_part(name: str, quick: bool, python: str = sys.executable, timeout: flo
     return json.loads(lines[-1])
 
 
+def _median_of(runs: List[Dict[str, Any]]) -> Dict[str, Any]:
+    """Each numeric metric's median over runs (an error from any run is kept)."""
+    out: Dict[str, Any] = {}
+    for r in runs:
+        for k, v in r.items():
+            if not isinstance(v, (int, float)):
+                out[k] = v
+    keys = {k for r in runs for k, v in r.items() if isinstance(v, (int, float))}
+    for k in sorted(keys):
+        vals = sorted(r[k] for r in runs if k in r)
+        out[k] = vals[len(vals) // 2]
+    return out
+
+
 def main(quick: bool = False) -> Dict[str, Any]:
     """Every part in its own fresh process; one flat dict of metrics."""
     out: Dict[str, Any] = {}
@@ -559,9 +611,15 @@ def main(quick: bool = False) -> Dict[str, Any]:
     # go blocks legitimately hold their hub for seconds, and its reports are not what is measured.
     quiet_dog = {"GOCHAN_BLOCKING_MS": "0"}
     out.update(_run_part("arm", quick, env=dict(quiet_dog, GOCHAN_POOL_SIZE=str(len(ARM_SIZES)))))
-    for name in ("floor", "quiet", "load", "burst", "load_noreap", "burst_noreap", "idle",
+    for name in ("floor", "quiet", "load", "burst", "load_nogc", "load_noreap", "burst_noreap", "idle",
                  "tt_arm", "tt_quiet", "tt_load", "tt_burst", "tt_load_noreap", "tt_burst_noreap"):
-        out.update(_run_part(name, quick, env=None if name == "idle" else quiet_dog))
+        env = None if name == "idle" else quiet_dog
+        if name == "load" and not quick:
+            runs = [_run_part(name, quick, env=env) for _ in range(LOAD_RUNS)]
+            out.update(_median_of(runs))
+            out["load_fire_p99_runs"] = " ".join(f"{r.get('load_fire_p99', float('nan')):.1f}" for r in runs)
+            continue
+        out.update(_run_part(name, quick, env=env))
     for peer in ("asyncio", "gevent", "trio"):
         py = _python_for(peer)
         if py is None:

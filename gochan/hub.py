@@ -50,6 +50,9 @@ __all__ = ["GoTask", "Hub", "current_go", "spawn", "hubs", "pool_size"]
 
 #: Direct go-to-go switches before a parking go block yields to its hub loop.
 BUDGET = 64
+#: While go blocks woken by timeouts wait, they get this many turns for each turn of the run
+#: queue: finishing started work first lets a timer backlog drain under a flood of spawns.
+TIMER_SHARE = 2
 #: Idle greenlets a hub keeps for reuse.
 MAX_FREE = 1024
 
@@ -180,16 +183,16 @@ def current_go() -> Optional[GoTask]:
 class Hub:
     """One worker thread running go blocks from its run queue."""
 
-    __slots__ = ("index", "runq", "timerq", "timer_turn", "starting", "poked", "inbox", "inbox_lock", "wake_lock", "sleeping", "budget", "ident",
+    __slots__ = ("index", "runq", "timerq", "timer_turns", "starting", "poked", "inbox", "inbox_lock", "wake_lock", "sleeping", "budget", "ident",
                  "glet", "timer_hook", "passes", "free", "reap", "reap_after", "reap_requested", "stopping", "halted", "_started", "thread", "__dict__")
 
     def __init__(self, index: int) -> None:
         self.index = index
         # (GoTask, value to resume with) for woken go blocks, (Spawn, None) for new ones
         self.runq: Deque[Tuple[Any, Any]] = deque()
-        # Go blocks woken by timeouts closing (the timer lane, see `_loop`), and whose turn is next.
+        # Go blocks woken by timeouts closing (the timer lane, see `_loop`), and its turns left.
         self.timerq: Deque[Tuple[Any, Any]] = deque()
-        self.timer_turn = True
+        self.timer_turns = TIMER_SHARE
         self.starting: Optional[Spawn] = None  # handed to a new GoTask's `_go_loop` as it starts
         self.inbox: Deque[Tuple[Any, Any]] = deque()
         self.inbox_lock = threading.Lock()
@@ -292,10 +295,11 @@ class Hub:
             # woken by channels and new ones, `timerq` for those woken by
             # timeouts closing (the timer hook closes with `runq` pointed at
             # `timerq`). While the timer lane has work the lanes take turns,
-            # one go block each, and parking go blocks return here instead of
-            # switching straight on: a burst of 100,000 timeouts then costs
-            # a runnable go block one turn, and a sleeper does not wait behind
-            # a flood of spawns.
+            # TIMER_SHARE go blocks to one, and parking go blocks return here
+            # instead of switching straight on: a burst of 100,000 timeouts
+            # then costs a runnable go block a few turns, and a sleeper does
+            # not wait behind a flood of spawns. (With one turn each, timer
+            # backlogs drained only as fast as new timeouts came due.)
             # Rejected: running every woken go block ahead of unstarted ones.
             # A go block that spawns n workers and then selects over them (the
             # walkthrough's demo) is then resumed before they have started,
@@ -303,11 +307,12 @@ class Hub:
             # the n=3,000 demo went from ~0.1 s to over 2 minutes).
             if timerq:
                 self.budget = 0
-                if self.timer_turn or not runq:
-                    self.timer_turn = False
+                if self.timer_turns or not runq:
+                    if self.timer_turns:
+                        self.timer_turns -= 1
                     target, value = timerq.popleft()
                 else:
-                    self.timer_turn = True
+                    self.timer_turns = TIMER_SHARE
                     target, value = runq.popleft()
             elif runq:
                 self.budget = BUDGET
