@@ -25,7 +25,8 @@
 - `idle_wakeups_per_s`, `idle_cpu_pct`: hub passes and process CPU over 2 s
   while 100,000 timeouts an hour away are armed and nothing else happens.
 - `load_nogc`: `load` with the cycle collector off, to tell the timers'
-  share from the collector's. `*_full_gc_n` / `*_full_gc_max`: how many full
+  share from the collector's; `load_gctuned`: with `gc.set_threshold(50_000,
+  20, 100)`, a setting an application with that many go blocks might choose. `*_full_gc_n` / `*_full_gc_max`: how many full
   collections (each stops every thread) overlapped the timeouts' firing, and
   the longest in ms. In a full run `load` runs LOAD_RUNS times, each in a
   fresh process: figures are the medians, `load_fire_p99_runs` lists each.
@@ -370,16 +371,22 @@ class _FullCollections:
         return [(b - a) * 1e3 for a, b in self.spans if b > start and a < end]
 
 
+#: `load_gctuned`: collector thresholds an application with 100,000 go blocks might choose.
+TUNED_GC = (50_000, 20, 100)
+
+
 def part_load(quick: bool, placement: str = "hub", reap: bool = True,
-              collect: bool = True) -> Dict[str, float]:
+              collect: str = "default") -> Dict[str, float]:
     fn = _timeout_fn(placement)
     pre = (("" if placement == "hub" else "tt_") + "load" + ("" if reap else "_noreap")
-           + ("" if collect else "_nogc"))
+           + {"default": "", "off": "_nogc", "tuned": "_gctuned"}[collect])
     n = LOAD_N // 5 if quick else LOAD_N
     if not reap:
         _no_reaper()
-    if not collect:
+    if collect == "off":
         gc.disable()
+    elif collect == "tuned":
+        gc.set_threshold(*TUNED_GC)
     full = _FullCollections()
     rec = _gochan_sleepers(fn, [100.0] * n)
     out = _stats(pre, rec.wake)
@@ -547,7 +554,8 @@ PARTS: Dict[str, Callable[[bool], Dict[str, float]]] = {
     "load": part_load,
     "burst": part_burst,
     "load_noreap": lambda q: part_load(q, reap=False),
-    "load_nogc": lambda q: part_load(q, collect=False),
+    "load_nogc": lambda q: part_load(q, collect="off"),
+    "load_gctuned": lambda q: part_load(q, collect="tuned"),
     "burst_noreap": lambda q: part_burst(q, reap=False),
     "tt_load_noreap": lambda q: part_load(q, "tt", reap=False),
     "tt_burst_noreap": lambda q: part_burst(q, "tt", reap=False),
@@ -611,7 +619,7 @@ def main(quick: bool = False) -> Dict[str, Any]:
     # go blocks legitimately hold their hub for seconds, and its reports are not what is measured.
     quiet_dog = {"GOCHAN_BLOCKING_MS": "0"}
     out.update(_run_part("arm", quick, env=dict(quiet_dog, GOCHAN_POOL_SIZE=str(len(ARM_SIZES)))))
-    for name in ("floor", "quiet", "load", "burst", "load_nogc", "load_noreap", "burst_noreap", "idle",
+    for name in ("floor", "quiet", "load", "burst", "load_nogc", "load_gctuned", "load_noreap", "burst_noreap", "idle",
                  "tt_arm", "tt_quiet", "tt_load", "tt_burst", "tt_load_noreap", "tt_burst_noreap"):
         env = None if name == "idle" else quiet_dog
         if name == "load" and not quick:
