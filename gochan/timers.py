@@ -37,41 +37,47 @@ Each hub keeps a timer wheel of 0.25 ms ticks, fired from its loop; nothing wake
 # - Bursts: one call of the hook closes at most BATCH (256) timeouts, so a
 #   hub pass stays short (~0.4 ms). The go blocks they wake queue in the
 #   hub's timer lane (`Hub.timerq`: the hook closes with the hub's `runq`
-#   pointed at it), and while that lane has work the hub gives it and the run
-#   queue one go block each in turn. So timeouts close on time however long
-#   the run queue is, and a 100,000-timeout burst costs a runnable go block
-#   one turn in two: in the bench an unrelated ping-pong pair paused at most
-#   ~14 ms and made 52,000 round trips during the burst (~2,500 before).
+#   pointed at it), and while that lane has work the hub gives it two go
+#   blocks for each one of the run queue (`hub.TIMER_SHARE`). So timeouts
+#   close on time however long the run queue is, and a 100,000-timeout burst
+#   costs a runnable go block a few turns: in the bench an unrelated
+#   ping-pong pair paused at most ~2 ms and made ~27,000 round trips during
+#   the burst (~2,500 before). With one turn each the pair made ~52,000, but
+#   under a spawn flood a timer backlog then drained only as fast as new
+#   timeouts came due (collector off: wake p50 12-24 ms against 3-4 ms).
 #   The first design had one queue, and the hook closed only as many as the
 #   hub had run since its last call, so that timeouts never grew it: under a
 #   flood of 100,000 spawns closing then merely kept pace with arming, a
 #   backlog (a GC pause, a GIL hand-off) never drained (fire p50 34 ms, p99
 #   245 ms), and a woken sleeper queued behind every unstarted spawn (wake
-#   p50 2.4 s). With the lane: fire p50 1.8 ms, wake p50 ~20-35 ms.
+#   p50 2.4 s). With the lane: fire p50 ~2 ms, wake p50 ~6 ms.
 #   Also rejected: closing 1,000 per pass into the one queue (buried the
 #   unrelated go block behind the whole burst, 1.3-3 s); a floor of 8
 #   closes per pass (burst pause 240-440 ms).
 #
 # Rejected: one timer thread for all hubs (measured with the same wheel, in
-# bench/timers_bench.py `tt_*`). Arming costs the same (1.6 us, a lock and an
-# append) and quiet lateness is no better (p50 0.21-0.25 ms), but the thread
-# cannot see a hub's run queue, so it cannot pace a burst (a 100,000 burst
-# paused the unrelated go block for the whole burst, 1.4-2.0 s), every wake
-# is a cross-thread post, and one more thread competes for the GIL. Under a
-# spawn flood it does close on time (fire p50 15-19 ms against 28 ms per
-# hub without the reaper), but the woken go blocks still wait in their
-# hub's queue, so what a sleeper sees is no better (wake p50 10-18 s).
+# bench/timers_bench.py `tt_*`). Arming costs more (1.7 us against 1.0, a
+# lock and an append) and quiet lateness is no better (p50 0.26 ms against
+# 0.18), and the thread cannot see a hub's queues: every wake is a
+# cross-thread post into the run queue, so a 100,000 burst paused the
+# unrelated go block for most of the burst (830 ms against 1.8 ms), and under
+# the spawn flood the woken sleepers waited behind the spawns (wake p50 2.6 s
+# against 5.7 ms; fire p50 7.4 ms against 2.1). One more thread also competes
+# for the GIL. (The 02:03 UTC run of BENCHMARKS.md.)
 # Also rejected: a ticking hashed wheel (Netty: 1,000 wake-ups/s idle); a
 # heap of (deadline, seq, chan) (an allocation and an O(log n) pop per
 # timeout); core.async's shared 10 ms windows (late by up to 10 ms, and the
 # pending-takes limit).
 #
 # Known limits (not the wheel's): every figure sits on the interpreter. A full
-# garbage collection stops every thread, and with 100,000 parked go blocks one
-# takes 0.1-0.4 s on CPython 3.11 (greenlets and their channels are tracked
-# objects); timeouts due meanwhile close when it ends. That, not the wheel,
-# is most of the fire p99 under a spawn flood (bench/timers_bench.py `load`).
-# Timeouts on a hub that a go block holds (a CPU loop) close when it parks.
+# garbage collection stops every thread, and with 100,000 live go blocks one
+# takes 70-140 ms on CPython 3.11 (each go block is 7-9 tracked objects:
+# greenlet, context, channels, locks); timeouts due meanwhile close when it
+# ends. Under the bench's 100,000-spawn flood two or three land while the
+# timeouts fire: fire p99 75-95 ms, against 4.4-5.0 ms with the collector off
+# or tuned by the application (bench/timers_bench.py `load_nogc`,
+# `load_gctuned`). Timeouts on a hub that a go block holds (a CPU loop)
+# close when it parks.
 from __future__ import annotations
 
 import contextvars
