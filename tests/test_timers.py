@@ -427,6 +427,59 @@ def test_threads_arming_concurrently_all_close() -> None:
 
 
 @pytest.mark.timeout(60)
+def test_alts_racing_timeouts_lose_and_duplicate_nothing() -> None:
+    """Go blocks and threads put and take through `alts` with short timeouts on a few
+    shared channels: every value a put reports delivered is taken exactly once, and no
+    value a put reports timed out is ever taken (wakes through the timer lane included)."""
+    chans = [chan() for _ in range(3)]
+    lock = threading.Lock()
+    delivered: List[int] = []
+    taken: List[int] = []
+    n_producers, per = 16, 150
+
+    def producer(pid: int, rnd: random.Random) -> None:
+        for k in range(per):
+            v = pid * per + k
+            c = chans[rnd.randrange(len(chans))]
+            ok, port = alts([(c, v), timeout(rnd.uniform(0, 3))])
+            if port is c:
+                assert ok is True
+                with lock:
+                    delivered.append(v)
+
+    def consumer(rnd: random.Random, stop: List[bool]) -> None:
+        while not stop:
+            v, port = alts([*chans, timeout(rnd.uniform(0, 3))])
+            if v is not None:
+                assert port in chans
+                with lock:
+                    taken.append(v)
+
+    stop: List[bool] = []
+    producers = [go(producer, i, random.Random(i)) for i in range(n_producers // 2)]
+    threads = [threading.Thread(target=producer, args=(i, random.Random(i)))
+               for i in range(n_producers // 2, n_producers)]
+    consumers = [go(consumer, random.Random(100 + i), stop) for i in range(4)]
+    side = [threading.Thread(target=consumer, args=(random.Random(200 + i), stop)) for i in range(2)]
+    for t in threads + side:
+        t.start()
+    for p in producers:
+        take(p)
+    for t in threads:
+        t.join(40)
+        assert not t.is_alive()
+    stop.append(True)
+    for c in consumers:
+        take(c)
+    for t in side:
+        t.join(10)
+        assert not t.is_alive()
+    assert len(taken) == len(set(taken)), "a value was taken twice"
+    assert sorted(taken) == sorted(delivered), "a delivered value was lost or a timed-out one taken"
+    assert delivered, "no put got through"
+
+
+@pytest.mark.timeout(60)
 def test_thread_arms_never_lost_when_racing_the_hub_to_sleep() -> None:
     """A thread arming while the hub is between its timer hook and going to sleep:
     a plain Hub.poke() is lost there (the hub slept for ever in ~200 rounds of this)."""
