@@ -388,8 +388,7 @@ def test_a_sleeper_does_not_wait_behind_a_flood_of_spawns() -> None:
         put(seen, started[0])
 
     def driver() -> None:
-        go(sleeper)
-        sleep(0)  # the sleeper has started and parked on its timeout
+        go(sleeper)  # queued first, so it starts and parks on its timeout before any worker starts
         for _ in range(n):
             go(worker)
 
