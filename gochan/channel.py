@@ -184,6 +184,32 @@ class Chan(Generic[T]):
                 t.wake(v)
         return True
 
+    def _withdraw(self, waiter: Any) -> bool:
+        """Remove `waiter`'s pending take or put if it is still queued: True if it was.
+
+        For a thread interrupted while blocked (`ThreadWaiter.wait`): once
+        removed, the operation can no longer complete. False means it has
+        completed, or is completing, and its wake is on its way.
+        """
+        lock = self._lock
+        lock.acquire()
+        try:
+            takes = self._takes
+            if takes:
+                for i, t in enumerate(takes):
+                    if t is waiter:
+                        del takes[i]
+                        return True
+            puts = self._puts
+            if puts:
+                for i, p in enumerate(puts):
+                    if p[0] is waiter:
+                        del puts[i]
+                        return True
+            return False
+        finally:
+            lock.release()
+
     def _enqueue_put(self, val: Any, waiter: Any, blockable: bool) -> Any:
         # under the lock
         if not blockable:

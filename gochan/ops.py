@@ -58,7 +58,7 @@ def take(c: "Chan[T]") -> Optional[T]:
         w = thread_waiter()
         r = c._take(w)
         if r is PENDING:
-            r = w.wait()
+            r = w.wait(c)
     return r
 
 
@@ -87,7 +87,7 @@ def put(c: "Chan[T]", v: T) -> bool:
         w = thread_waiter()
         r = c._put(v, w)
         if r is PENDING:
-            r = w.wait()
+            r = w.wait(c)
     return r
 
 
@@ -256,7 +256,7 @@ def _alts(ops: Sequence[Any], priority: bool, default: Any, fname: str, arg: str
     if resumer is g:
         result = g.park()
     else:
-        result = resumer.wait()
+        result = resumer.wait(flag)
     return result
 
 

@@ -55,6 +55,10 @@ class Flag:
         lock.release()
         return False
 
+    def _withdraw(self, waiter: Any) -> bool:
+        """Cancel the whole alts (see `ThreadWaiter.wait`): True if none of its operations completed."""
+        return self.commit()
+
 
 def commit_pair(own: Optional[Flag], other: Optional[Flag]) -> int:
     """Commit both sides of a pairing atomically; both or neither.
@@ -125,13 +129,31 @@ class ThreadWaiter:
         self.value = value
         self.lock.release()
 
-    def wait(self) -> Any:
+    def wait(self, pending: Any) -> Any:
+        """Block until `wake`; returns its value.
+
+        `pending` is what this thread waits on: the channel of a take or put,
+        or the `Flag` of an alts. If the wait is interrupted (Ctrl-C), the
+        operation is withdrawn through `pending._withdraw(self)` and the
+        exception propagates: the operation never happened, so no value is
+        handed to a thread that is gone, and none is delivered by a put that
+        raised. If it completed as the interrupt arrived, its wake is already
+        on its way: the waiter takes it (so the thread can reuse it) and the
+        exception propagates; a value taken in that instant is lost, as with
+        any interrupted hand-off.
+        """
+        lock = self.lock
         try:
-            self.lock.acquire()
+            lock.acquire()
         except BaseException:
-            # Interrupted (Ctrl-C): this waiter may still sit in a channel's
-            # queue, so the thread must never reuse it for another operation.
-            _tls.waiter = ThreadWaiter()
+            if not pending._withdraw(self):
+                while True:
+                    try:
+                        lock.acquire()  # the completing thread releases it right after its commit
+                        break
+                    except BaseException:  # pragma: no cover - a second interrupt in that instant
+                        continue
+                self.value = None
             raise
         value = self.value
         self.value = None
