@@ -28,8 +28,9 @@
   share from the collector's; `load_gctuned`: with `gc.set_threshold(50_000,
   20, 100)`, a setting an application with that many go blocks might choose. `*_full_gc_n` / `*_full_gc_max`: how many full
   collections (each stops every thread) overlapped the timeouts' firing, and
-  the longest in ms. In a full run `load` runs LOAD_RUNS times, each in a
-  fresh process: figures are the medians, `load_fire_p99_runs` lists each.
+  the longest in ms. In a full run `quiet` and `load` run REPEATS times,
+  each in a fresh process: figures are the medians, `quiet_p99_runs` and
+  `load_fire_p99_runs` list each run's.
 - `*_noreap`: the same with the reaper off (gochan.reaper sweeps every parked
   go block after each full collection: ~1 s per sweep at 100,000 parked),
   to tell the timers' share from the sweeps'.
@@ -60,7 +61,9 @@ QUIET_N = 1000
 LOAD_N = 100_000
 BURST_N = 100_000
 IDLE_N = 100_000
-LOAD_RUNS = 3  # `load` is bimodal (a full collection lands in its window or not): median of fresh runs
+#: Parts run this many times in a full run (median of fresh processes): `load` is bimodal (a full
+#: collection lands in its window or not), `quiet` sits on the machine's stalls.
+REPEATS = {"quiet": ("quiet_p99", 3), "load": ("load_fire_p99", 3)}
 
 
 # ------------------------------------------------------------------ helpers
@@ -622,10 +625,11 @@ def main(quick: bool = False) -> Dict[str, Any]:
     for name in ("floor", "quiet", "load", "burst", "load_nogc", "load_gctuned", "load_noreap", "burst_noreap", "idle",
                  "tt_arm", "tt_quiet", "tt_load", "tt_burst", "tt_load_noreap", "tt_burst_noreap"):
         env = None if name == "idle" else quiet_dog
-        if name == "load" and not quick:
-            runs = [_run_part(name, quick, env=env) for _ in range(LOAD_RUNS)]
+        if name in REPEATS and not quick:
+            key, times = REPEATS[name]
+            runs = [_run_part(name, quick, env=env) for _ in range(times)]
             out.update(_median_of(runs))
-            out["load_fire_p99_runs"] = " ".join(f"{r.get('load_fire_p99', float('nan')):.1f}" for r in runs)
+            out[f"{key}_runs"] = " ".join(f"{r.get(key, float('nan')):.3g}" for r in runs)
             continue
         out.update(_run_part(name, quick, env=env))
     for peer in ("asyncio", "gevent", "trio"):
