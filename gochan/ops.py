@@ -56,9 +56,13 @@ def take(c: "Chan[T]") -> Optional[T]:
     r = c._take(NONBLOCKING, False)  # most takes complete at once: skip fetching the waiter
     if r is NOT_READY:
         w = thread_waiter()
-        r = c._take(w)
-        if r is PENDING:
-            r = w.wait(c)
+        try:
+            r = c._take(w)
+            if r is PENDING:
+                r = w.wait()
+        except BaseException:  # interrupted (Ctrl-C) while registered or blocked
+            w.withdraw(c)
+            raise
     return r
 
 
@@ -85,9 +89,13 @@ def put(c: "Chan[T]", v: T) -> bool:
     r = c._put(v, NONBLOCKING, False)  # most puts complete at once: skip fetching the waiter
     if r is NOT_READY:
         w = thread_waiter()
-        r = c._put(v, w)
-        if r is PENDING:
-            r = w.wait(c)
+        try:
+            r = c._put(v, w)
+            if r is PENDING:
+                r = w.wait()
+        except BaseException:  # interrupted (Ctrl-C) while registered or blocked
+            w.withdraw(c)
+            raise
     return r
 
 
@@ -239,7 +247,21 @@ def _alts(ops: Sequence[Any], priority: bool, default: Any, fname: str, arg: str
     # Phase 2: nothing was ready; register on every port (the same order) and wait.
     flag = Flag()
     g = getcurrent()
-    resumer: Any = g if g.__class__ is GoTask else thread_waiter()
+    if g.__class__ is GoTask:
+        done = _register(tried, flag, g)
+        return g.park() if done is None else done
+    w = thread_waiter()
+    try:
+        done = _register(tried, flag, w)
+        return w.wait() if done is None else done
+    except BaseException:  # interrupted (Ctrl-C) while registering or blocked
+        w.withdraw(flag)
+        raise
+
+
+def _register(tried: List[Tuple[int, Chan, Any]], flag: Flag, resumer: Any) -> Optional[Tuple[Any, Chan, int]]:
+    """Register every op of an alts with its shared `flag`: its result if one completed at once,
+    else None (wait for `resumer` to be woken: one registration has completed or will)."""
     for j, c, v in tried:
         w = AltWaiter(flag, resumer, c, j)
         try:
@@ -247,17 +269,13 @@ def _alts(ops: Sequence[Any], priority: bool, default: Any, fname: str, arg: str
         except TooManyPendingError:
             if flag.commit():
                 raise  # nothing completed: earlier registrations are now inert
-            break  # a registration already completed: its result is on the way
+            return None  # a registration already completed: its result is on the way
         if r is PENDING:
             if not flag.active:
-                break
+                return None
             continue
         return r, c, j
-    if resumer is g:
-        result = g.park()
-    else:
-        result = resumer.wait(flag)
-    return result
+    return None
 
 
 def alts(ops: Sequence[Any], *, priority: bool = False, default: Any = NOTHING) -> Tuple[Any, Any]:

@@ -56,7 +56,7 @@ class Flag:
         return False
 
     def _withdraw(self, waiter: Any) -> bool:
-        """Cancel the whole alts (see `ThreadWaiter.wait`): True if none of its operations completed."""
+        """Cancel the whole alts (see `ThreadWaiter.withdraw`): True if none of its operations completed."""
         return self.commit()
 
 
@@ -129,35 +129,28 @@ class ThreadWaiter:
         self.value = value
         self.lock.release()
 
-    def wait(self, pending: Any) -> Any:
-        """Block until `wake`; returns its value.
-
-        `pending` is what this thread waits on: the channel of a take or put,
-        or the `Flag` of an alts. If the wait is interrupted (Ctrl-C), the
-        operation is withdrawn through `pending._withdraw(self)` and the
-        exception propagates: the operation never happened, so no value is
-        handed to a thread that is gone, and none is delivered by a put that
-        raised. If it completed as the interrupt arrived, its wake is already
-        on its way: the waiter takes it (so the thread can reuse it) and the
-        exception propagates; a value taken in that instant is lost, as with
-        any interrupted hand-off.
-        """
-        lock = self.lock
-        try:
-            lock.acquire()
-        except BaseException:
-            if not pending._withdraw(self):
-                while True:
-                    try:
-                        lock.acquire()  # the completing thread releases it right after its commit
-                        break
-                    except BaseException:  # pragma: no cover - a second interrupt in that instant
-                        continue
-                self.value = None
-            raise
+    def wait(self) -> Any:
+        """Block until `wake`; returns its value. See `withdraw` for what an interrupt leaves."""
+        self.lock.acquire()
         value = self.value
         self.value = None
         return value
+
+    def withdraw(self, pending: Any) -> None:
+        """After an exception (Ctrl-C) cut short the operation this waiter was for: take it back.
+
+        `pending` is what the thread waited on: the channel of a take or put,
+        or the `Flag` of an alts. `pending._withdraw(self)` removes a take or
+        put still queued (or deactivates the alts): the operation never
+        happened, so no value is handed to a thread that has moved on and
+        none is delivered by a put that raised. If it cannot be withdrawn, it
+        has completed (in the instant of the interrupt: a value taken then is
+        lost, as with any interrupted hand-off) or was never queued; either
+        way a wake may still come, so the thread retires this waiter and
+        blocks on a fresh one from now on.
+        """
+        if not pending._withdraw(self):
+            _tls.waiter = ThreadWaiter()
 
 
 _tls = threading.local()

@@ -88,3 +88,25 @@ def test_interrupted_alts_completes_none_of_its_operations() -> None:
     assert poll(b) is None  # and so is its put
     threading.Thread(target=put, args=(a, 3), daemon=True).start()
     assert alts([a, b]) == (3, a)
+
+
+def test_an_interrupt_between_registering_and_blocking_withdraws_too(monkeypatch) -> None:
+    """The signal can land after the take is queued and before the thread blocks."""
+    from gochan.waiters import ThreadWaiter
+
+    def interrupted(self: ThreadWaiter) -> None:
+        raise KeyboardInterrupt
+
+    c, d = chan(), chan()
+    monkeypatch.setattr(ThreadWaiter, "wait", interrupted)
+    with pytest.raises(KeyboardInterrupt):
+        take(c)
+    assert not c._takes
+    with pytest.raises(KeyboardInterrupt):
+        alts([d, (c, "x")])  # its registrations stay queued, inert, until purged
+    monkeypatch.undo()
+    assert offer(c, 1) is None  # the take is gone
+    assert offer(d, 1) is None  # and so is the alts' take
+    assert poll(c) is None  # and the alts' put
+    threading.Thread(target=put, args=(c, 4), daemon=True).start()
+    assert take(c) == 4
