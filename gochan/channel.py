@@ -187,9 +187,10 @@ class Chan(Generic[T]):
     def _withdraw(self, waiter: Any) -> bool:
         """Remove `waiter`'s pending take or put if it is still queued: True if it was.
 
-        For a thread interrupted while blocked (`ThreadWaiter.wait`): once
-        removed, the operation can no longer complete. False means it has
-        completed, or is completing, and its wake is on its way.
+        For a thread interrupted while blocked (`ThreadWaiter.withdraw`) and a
+        go block being reaped (reaper.py): once removed, the operation can no
+        longer complete. False means it has completed or is completing (its
+        wake is on its way), or was never queued here.
         """
         lock = self._lock
         lock.acquire()

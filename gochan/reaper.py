@@ -141,24 +141,6 @@ def _frame_refs(frames: List[Any], c: Chan) -> int:
     return n
 
 
-def _detach(g: GoTask, c: Chan) -> bool:
-    """Remove `g`'s pending operation from `c`; False if it is no longer pending there."""
-    with c._lock:
-        takes = c._takes
-        if takes:
-            for i, w in enumerate(takes):
-                if w is g:
-                    del takes[i]
-                    return True
-        puts = c._puts
-        if puts:
-            for i, (w, _) in enumerate(puts):
-                if w is g:
-                    del puts[i]
-                    return True
-    return False
-
-
 def sweep(hub: Hub) -> int:
     """Reap this hub's go blocks parked on channels only they reference. Runs on the hub's thread.
 
@@ -203,7 +185,7 @@ def sweep(hub: Hub) -> int:
             if sys.getrefcount(c) - 3 - 2 * len(group) != held:
                 continue
             for g in group:
-                if _detach(g, c):
+                if c._withdraw(g):  # still pending there: nobody completed it meanwhile
                     try:
                         g.throw(GreenletExit)
                         reaped += 1
