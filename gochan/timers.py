@@ -76,8 +76,9 @@ Each hub keeps a timer wheel of 0.25 ms ticks, fired from its loop; nothing wake
 # ends. Under the bench's 100,000-spawn flood two or three land while the
 # timeouts fire: fire p99 75-95 ms, against 4.4-5.0 ms with the collector off
 # or tuned by the application (bench/timers_bench.py `load_nogc`,
-# `load_gctuned`). Timeouts on a hub that a go block holds (a CPU loop)
-# close when it parks.
+# `load_gctuned`). A hub woken for a timeout must take the GIL, which another
+# thread computing holds for up to the switch interval (5 ms). Timeouts on a
+# hub that a go block holds (a CPU loop) close when it parks.
 from __future__ import annotations
 
 import contextvars
