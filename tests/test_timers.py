@@ -18,6 +18,8 @@ from fractions import Fraction
 from typing import Any, Callable, List
 
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 import gochan
 from gochan import alts, chan, go, put, take, take_async
@@ -585,6 +587,52 @@ def test_wheel_never_early_and_at_most_one_tick_late() -> None:
             else:
                 assert d > now - TICK  # at most a tick late
     assert all(_closed(cs)) and len(w) == 0 and w.fire(now + 1) is None
+
+
+# (kind, seconds, count, spread): `count` timeouts from `seconds` on, spread over `spread` seconds.
+_ARM = st.tuples(st.just("arm"), st.floats(0.0, 6.0), st.integers(1, 400), st.floats(0.0, 0.003))
+_ADVANCE = st.tuples(st.just("advance"), st.floats(0.0, 1.5), st.just(0), st.just(0.0))
+
+
+@settings(max_examples=60, deadline=None)
+@given(st.lists(st.one_of(_ARM, _ADVANCE), max_size=30))
+def test_wheel_property_never_early_never_oversleeps(ops: List[Any]) -> None:
+    """Arms (bursts in one tick, near and far) interleaved with clock advances, on a hub-less
+    wheel: after each pass (drained of its batches) nothing closed early, nothing due a tick
+    ago is open, and the delay the wheel asks the hub to sleep never passes the earliest
+    open deadline by more than a tick (None exactly when nothing is armed)."""
+    w = TimerWheel(None)
+    now = 1000.0
+    armed: List[Any] = []  # [deadline, chan, closed yet]
+    for kind, x, k, spread in ops:
+        if kind == "arm":
+            for i in range(k):
+                d = now + x + spread * i / k  # a burst, within one tick or across a few
+                c = chan()
+                (w.add_far if d - now >= FAR else w.add)(d, c)
+                armed.append([d, c, False])
+        else:
+            now += x
+        delay = w.fire(now)
+        while delay == 0.0:
+            delay = w.fire(now)
+        for entry in armed:
+            d, c, was = entry
+            if c.closed and not was:
+                assert d <= now, "closed early"
+                entry[2] = True
+            elif not c.closed:
+                assert d > now - TICK, "open a tick after its deadline"
+        open_ds = [d for d, c, _ in armed if not c.closed]
+        if not open_ds:
+            assert delay is None and len(w) == 0
+        else:
+            assert delay is not None and len(w) == len(open_ds)
+            assert now + delay <= min(open_ds) + TICK + 1e-9, "the hub would sleep past a deadline"
+    now += 10.0
+    while w.fire(now) == 0.0:
+        pass
+    assert all(c.closed for _, c, _ in armed) and len(w) == 0
 
 
 def test_wheel_reports_the_next_deadline_and_none_when_empty() -> None:
