@@ -261,7 +261,7 @@ class TimerWheel:
             self._move(now)
         out = self.collect(now, BATCH)
         hub = self.hub
-        if hub is None:
+        if hub is None or not out:
             self._close(out)
             return self._after(out, now)
         # The go blocks a batch wakes queue in the hub's timer lane, which
