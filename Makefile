@@ -1,25 +1,41 @@
-# The README's two commands: `make demo` and `make test`. Both create .venv on
-# a fresh machine (only Python 3.10+ and make needed) and install what they need.
+# The README's commands: `make demo`, `make test`, `make lint` and `make test-all`.
+# Each creates its venv on a fresh machine (only Python 3.10+ and make needed)
+# and installs what it needs.
 PYTHON ?= python3
 VENV   := .venv
 PY     := $(VENV)/bin/python
 PIP    := $(PY) -m pip --disable-pip-version-check -q
+# The Pythons `make test-all` runs the suite on, each in its own .venv-3.X.
+PYTHONS ?= 3.10 3.11 3.12 3.13
 
-.PHONY: demo test bench bench-quick clean
+# Editable installs use a plain .pth path entry (editable_mode=compat), not
+# setuptools' default import-hook finder: mypy (and other static tools) cannot
+# follow the finder, so `mypy --strict` outside the repo would not find gochan.
+# Every `-e` install must pass it: each one rebuilds the editable wheel.
+EDITABLE := install --config-settings editable_mode=compat -e
+
+# Installs are redone when the project's metadata or this file changes.
+DEPS   := pyproject.toml setup.cfg Makefile
+
+.PHONY: demo test lint test-all bench bench-quick clean
 
 $(PY):
 	$(PYTHON) -m venv $(VENV)
 
-$(VENV)/.installed: $(PY) pyproject.toml setup.cfg
-	$(PIP) install -e .
+$(VENV)/.installed: $(PY) $(DEPS)
+	$(PIP) $(EDITABLE) .
 	touch $@
 
 $(VENV)/.installed-test: $(VENV)/.installed
-	$(PIP) install -e '.[test]'
+	$(PIP) $(EDITABLE) '.[test]'
+	touch $@
+
+$(VENV)/.installed-lint: $(VENV)/.installed
+	$(PIP) $(EDITABLE) '.[lint]'
 	touch $@
 
 $(VENV)/.installed-bench: $(VENV)/.installed
-	$(PIP) install -e '.[test,bench]'
+	$(PIP) $(EDITABLE) '.[test,bench]'
 	touch $@
 
 demo: $(VENV)/.installed
@@ -28,6 +44,47 @@ demo: $(VENV)/.installed
 test: $(VENV)/.installed-test
 	$(PY) -m pytest
 
+# Runs both checkers even when the first fails, then fails if either did.
+lint: $(VENV)/.installed-lint
+	@status=0; \
+	echo "ruff check gochan tests bench examples"; \
+	$(VENV)/bin/ruff check gochan tests bench examples || status=1; \
+	echo "mypy --strict gochan"; \
+	$(VENV)/bin/mypy --strict gochan || status=1; \
+	exit $$status
+
+# One venv per Python version: .venv-3.10, .venv-3.11, ... (precious: make
+# would otherwise delete the interpreter as an intermediate file).
+.PRECIOUS: .venv-%/bin/python .venv-%/.installed-test
+.venv-%/bin/python:
+	python$* -m venv .venv-$*
+
+.venv-%/.installed-test: .venv-%/bin/python $(DEPS)
+	.venv-$*/bin/python -m pip --disable-pip-version-check -q $(EDITABLE) '.[test]'
+	touch $@
+
+# The whole suite on each of $(PYTHONS) found on PATH; a missing one is
+# skipped (and said so). Every found version runs, then the failures are
+# reported together and the target fails if there were any.
+test-all:
+	@passed=; failed=; skipped=; \
+	for v in $(PYTHONS); do \
+	  if ! python$$v -c 'import sys' >/dev/null 2>&1; then \
+	    echo "test-all: python$$v not found on PATH, skipping"; \
+	    skipped="$$skipped $$v"; continue; \
+	  fi; \
+	  echo "test-all: === python$$v ==="; \
+	  if $(MAKE) --no-print-directory .venv-$$v/.installed-test && \
+	     .venv-$$v/bin/python -m pytest; then \
+	    passed="$$passed $$v"; \
+	  else \
+	    echo "test-all: python$$v FAILED"; failed="$$failed $$v"; \
+	  fi; \
+	done; \
+	echo "test-all: passed:$${passed:- none}; failed:$${failed:- none}; skipped:$${skipped:- none}"; \
+	if [ -n "$$failed" ]; then exit 1; fi; \
+	if [ -z "$$passed" ]; then echo "test-all: none of $(PYTHONS) found"; exit 1; fi
+
 bench: $(VENV)/.installed-bench
 	$(PY) -m bench
 
@@ -35,4 +92,4 @@ bench-quick: $(VENV)/.installed-bench
 	$(PY) -m bench --quick
 
 clean:
-	rm -rf $(VENV) build *.egg-info
+	rm -rf $(VENV) .venv-* build *.egg-info .mypy_cache .ruff_cache
