@@ -70,7 +70,7 @@ test-all:
 	@passed=; failed=; skipped=; \
 	for v in $(PYTHONS); do \
 	  if ! python$$v -c 'import sys' >/dev/null 2>&1; then \
-	    echo "test-all: python$$v not found on PATH, skipping"; \
+	    echo "test-all: python$$v not found on PATH (or not runnable), skipping"; \
 	    skipped="$$skipped $$v"; continue; \
 	  fi; \
 	  echo "test-all: === python$$v ==="; \
