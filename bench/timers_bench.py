@@ -103,7 +103,7 @@ def part_arm(quick: bool) -> Dict[str, float]:
     """
     from gochan import take
     from gochan.channel import Chan
-    from gochan.hub import hubs
+    from gochan.runtime import hubs
     from gochan.process import go_on
     from gochan.timers import timeout
 
@@ -190,7 +190,7 @@ def _gochan_sleepers(timeout_fn: Callable[[float], Any], delays: List[float]) ->
     """One driver go block per hub spawns its share of sleepers (go blocks) without pausing;
     each sleeper arms `timeout_fn(ms)` and parks on it."""
     from gochan import take_async, take
-    from gochan.hub import hubs
+    from gochan.runtime import hubs
     from gochan.process import go_on
 
     rec = _Recorder(len(delays))
@@ -450,7 +450,7 @@ def part_floor(quick: bool) -> Dict[str, float]:
 
 def part_idle(quick: bool) -> Dict[str, float]:
     from gochan import go, take
-    from gochan.hub import hubs
+    from gochan.runtime import hubs
     from gochan.timers import timeout
 
     n = IDLE_N

@@ -22,7 +22,7 @@ def _check_size(n: object, fname: str) -> int:
 
 
 class Buffer:
-    """What every buffer offers the channel: `add(v)`, `remove()`, `len()`, `limit`, `close_buf()`.
+    """The base of gochan's buffers (the `protocols.Buffer` interface): `add(v)`, `remove()`, `len()`, `limit`, `close_buf()`.
 
     The channel asks "full?" as `len(buf) >= buf.limit` (`limit` is n for a
     fixed buffer and unbounded for the others). The concrete buffers subclass
@@ -33,7 +33,8 @@ class Buffer:
 
     __slots__ = ()
     unblocking = False
-    kind = "buffer"
+    kind = "fixed"  # what stats() reports
+    label = "buffer"  # what repr shows
     limit: int = sys.maxsize
     n: int = 0
 
@@ -49,7 +50,7 @@ class Buffer:
         """Called once when the channel closes."""
 
     def describe(self) -> str:
-        return f"{self.kind}({len(self)}/{self.n})"  # type: ignore[arg-type]
+        return f"{self.label}({len(self)}/{self.n})"  # type: ignore[arg-type]
 
 
 class FixedBuffer(Buffer, deque):  # type: ignore[misc]
@@ -60,7 +61,6 @@ class FixedBuffer(Buffer, deque):  # type: ignore[misc]
     """
 
     __slots__ = ("n", "limit")
-    kind = "buffer"
     add = deque.append  # type: ignore[assignment]
     remove = deque.popleft  # type: ignore[assignment]
 
@@ -77,7 +77,6 @@ class ResultBuffer(Buffer, list):  # type: ignore[misc]
     """
 
     __slots__ = ()
-    kind = "buffer"
     n = 1
     limit = 1
     add = list.append  # type: ignore[assignment]
@@ -89,7 +88,8 @@ class DroppingBuffer(Buffer, deque):  # type: ignore[misc]
 
     __slots__ = ("n",)
     unblocking = True
-    kind = "dropping_buffer"
+    kind = "dropping"
+    label = "dropping_buffer"
     remove = deque.popleft  # type: ignore[assignment]
 
     def __init__(self, n: int) -> None:
@@ -106,7 +106,8 @@ class SlidingBuffer(Buffer, deque):  # type: ignore[misc]
 
     __slots__ = ()
     unblocking = True
-    kind = "sliding_buffer"
+    kind = "sliding"
+    label = "sliding_buffer"
     add = deque.append  # type: ignore[assignment]  # maxlen drops the oldest
     remove = deque.popleft  # type: ignore[assignment]
 
@@ -123,7 +124,7 @@ class PromiseBuffer(Buffer, list):  # type: ignore[misc]
 
     __slots__ = ()
     unblocking = True
-    kind = "promise"
+    kind = label = "promise"
     n = 1
 
     def add(self, value: Any) -> None:

@@ -1,14 +1,14 @@
 """The channel: a buffer (or none), FIFO queues of pending takers and putters, and one lock.
 
-Operations are written against waiters (see `waiters.py`): `_put` and
-`_take` either complete at once and return the result, or enqueue the waiter
-and return `PENDING`; the waiter is woken later with the result. All channel
+Operations are written against waiters (`protocols.Waiter`): `put_with` and
+`take_with` either complete at once and return the result, or enqueue the
+waiter and return `PENDING`; the waiter is woken later with the result. The
+channel never switches greenlets or blocks: waiting is suspend.py's job. All channel
 state changes under the channel's lock; waiters are woken after it is
 released, so a woken go block, thread or callback never runs under it. Only
 one channel lock is ever held at a time.
 
-The semantics are core.async's (see ../shared/reference/core-async-semantics.md
-§2.2-2.4): close lets takers drain the buffer and the values of puts that
+The semantics are core.async's (its channels.clj): close lets takers drain the buffer and the values of puts that
 were already pending; an xform runs under the lock on the putting side and a
 `reduced` result closes the channel; takers and putters are served first
 come, first served. Differences: stale alts registrations are skipped as they
@@ -19,36 +19,23 @@ an alts never completes its own put with its own take.
 from __future__ import annotations
 
 import threading
+from dataclasses import dataclass
 from typing import Any, Callable, Generic, Iterator, List, Optional, Tuple, TypeVar
 
 from .buffers import Buffer, FixedBuffer, PromiseBuffer, ResultBuffer
 from .errors import MAX_PENDING, TooManyPendingError, report_exception
-from .waiters import OK, OTHER_DEAD, SELF_DEAD, commit_pair
+from .protocols import NOT_READY, PENDING, PUT, TAKE, Sentinel
+from .suspend import block, suspend
+from .waiters import NONBLOCKING, OK, OTHER_DEAD, SELF_DEAD, commit_pair
 from .xf import Reduced as _Reduced
 
-__all__ = ["Chan", "chan", "promise_chan", "PENDING", "NOT_READY"]
+__all__ = ["Chan", "ChanStats", "chan", "promise_chan", "result_chan", "stats"]
 
 _new_lock = threading.Lock
 
 T = TypeVar("T")
 
-
-class _Sentinel:
-    __slots__ = ("name",)
-
-    def __init__(self, name: str) -> None:
-        self.name = name
-
-    def __repr__(self) -> str:
-        return self.name
-
-
-#: Returned by `_put`/`_take` when the waiter was enqueued (or its alts completed elsewhere).
-PENDING: Any = _Sentinel("PENDING")
-#: Returned by a non-blocking `_put`/`_take` that could not complete at once.
-NOT_READY: Any = _Sentinel("NOT_READY")
-
-_EMPTY: Any = _Sentinel("EMPTY")
+_EMPTY: Any = Sentinel("EMPTY")
 
 
 def _base_rf(acc: Any = _EMPTY, x: Any = _EMPTY) -> Any:
@@ -105,10 +92,12 @@ class Chan(Generic[T]):
 
     # No __weakref__: 8 bytes on every channel (every go block has one), and
     # channels, like deques, need no weak references.
-    __slots__ = ("_lock", "_buf", "_takes", "_puts", "_closed", "_rf")
+    __slots__ = ("_lock", "_buf", "_takes", "_puts", "_closed", "_rf", "name")
 
-    def __init__(self, buf: Optional[Buffer] = None, xform: Optional[Callable] = None,
-                 ex_handler: Optional[Callable[[BaseException], Any]] = None) -> None:
+    def __init__(self, buf: Optional[Buffer] = None, xform: Optional[Callable[..., Any]] = None,
+                 ex_handler: Optional[Callable[[BaseException], Any]] = None,
+                 name: Optional[str] = None) -> None:
+        self.name = name
         self._lock = _new_lock()
         self._buf = buf
         # FIFO queues of pending waiters, created on first enqueue. Lists, not
@@ -122,8 +111,9 @@ class Chan(Generic[T]):
         self._rf: Optional[_Xform] = _Xform(xform(_base_rf), ex_handler) if xform is not None else None
 
     # ------------------------------------------------------------------ put
-    def _put(self, val: Any, waiter: Any, blockable: bool = True) -> Any:
-        """Put `val` for `waiter`: True/False when done now, else PENDING (or NOT_READY)."""
+    def put_with(self, waiter: Any, val: Any, blockable: bool = True) -> Any:
+        """Put `val` for `waiter`: True/False when done now, else PENDING (queued; or NOT_READY
+        when not `blockable`). `waiter` is a `protocols.Waiter`, or `NONBLOCKING` for a try."""
         wakes = None
         match = None
         lock = self._lock
@@ -184,11 +174,11 @@ class Chan(Generic[T]):
                 t.wake(v)
         return True
 
-    def _withdraw(self, waiter: Any) -> bool:
+    def withdraw(self, waiter: Any) -> bool:
         """Remove `waiter`'s pending take or put if it is still queued: True if it was.
 
-        For a thread interrupted while blocked (`ThreadWaiter.withdraw`) and a
-        go block being reaped (reaper.py): once removed, the operation can no
+        For a thread interrupted while blocked (`ThreadWaiter.withdraw`), a go
+        block being reaped or shut down: once removed, the operation can no
         longer complete. False means it has completed or is completing (its
         wake is on its way), or was never queued here.
         """
@@ -231,7 +221,7 @@ class Chan(Generic[T]):
         return PENDING
 
     # ----------------------------------------------------------------- take
-    def _take(self, waiter: Any, blockable: bool = True) -> Any:
+    def take_with(self, waiter: Any, blockable: bool = True) -> Any:
         """Take for `waiter`: the value (None if closed) when done now, else PENDING (or NOT_READY)."""
         wakes = None
         match = None
@@ -419,7 +409,7 @@ class Chan(Generic[T]):
             buf.add(v)
 
     # ------------------------------------------------------------- go result
-    def _deliver_result(self, result: Any) -> None:
+    def deliver_result(self, result: Any) -> None:
         """A go block's or thread's end: offer its result, then close; one lock for both.
 
         The channel is the go block's own one-slot result channel: a waiting
@@ -454,23 +444,61 @@ class Chan(Generic[T]):
         """True once `close()` was called (values may still be waiting to be taken)."""
         return self._closed
 
+    def after_fork(self, dead: Callable[[Any], bool]) -> None:
+        """In a fork child (runtime.py): a fresh lock, and drop the pending ops whose waiter is `dead`."""
+        self._lock = _new_lock()
+        if self._takes:
+            self._takes = [w for w in self._takes if not dead(w)]
+        if self._puts:
+            self._puts = [p for p in self._puts if not dead(p[0])]
+
+    def ports(self) -> List[Any]:
+        """What a go block parked on this channel waits on (`protocols.Withdrawable`)."""
+        return [self]
+
+    def takeable_hint(self) -> bool:
+        """An unlocked look: False if nothing could be taken at the moment it looked.
+
+        A hint only (it may be stale at once); alts uses it to skip locking
+        channels that are plainly empty before it registers on every port.
+        """
+        buf = self._buf
+        return self._closed or bool(self._puts) or (buf is not None and len(buf) > 0)
+
     def put(self, value: T) -> bool:
         """`put(self, value)`: park or block until accepted; False if closed."""
-        from .ops import put
-        return put(self, value)
+        if value is None:
+            raise ValueError("put: v must not be None (None means 'closed' on a take)")
+        r = self.put_with(NONBLOCKING, value, False)
+        return suspend(PUT, self, self.put_with, value) if r is NOT_READY else r  # type: ignore[no-any-return]
 
     def take(self) -> Optional[T]:
         """`take(self)`: park or block until a value, or None once closed and drained."""
-        from .ops import take
-        return take(self)
+        r = self.take_with(NONBLOCKING, False)
+        return suspend(TAKE, self, self.take_with) if r is NOT_READY else r
 
     def __iter__(self) -> Iterator[T]:
-        from .ops import take
         while True:
-            v = take(self)
+            v = self.take()
             if v is None:
                 return
             yield v
+
+    def stats(self) -> "ChanStats":
+        """A consistent snapshot of this channel (see `stats`)."""
+        lock = self._lock
+        lock.acquire()
+        try:
+            buf = self._buf
+            puts = sum(1 for w, _ in (self._puts or ()) if w.flag is None or w.flag.active)
+            takes = sum(1 for w in (self._takes or ()) if w.flag is None or w.flag.active)
+            if buf is None:
+                kind, count, capacity = "unbuffered", 0, 0
+            else:
+                kind, count, capacity = buf.kind, len(buf), buf.n
+            return ChanStats(self.name, kind, count, capacity, puts, takes, self._closed)
+        finally:
+            lock.release()
 
     def __enter__(self) -> "Chan[T]":
         return self
@@ -488,18 +516,20 @@ class Chan(Generic[T]):
             takes = sum(1 for w in list(self._takes or ()) if w.flag is None or w.flag.active)
         except RuntimeError:
             puts, takes = len(self._puts or ()), len(self._takes or ())
-        return f"<Chan 0x{id(self):x} {kind} puts={puts} takes={takes} {'closed' if self._closed else 'open'}>"
+        name = f" {self.name!r}" if self.name is not None else ""
+        return f"<Chan{name} 0x{id(self):x} {kind} puts={puts} takes={takes} {'closed' if self._closed else 'open'}>"
 
 
-def chan(buf: Any = None, xform: Optional[Callable] = None,
-         ex_handler: Optional[Callable[[BaseException], Any]] = None) -> Chan[Any]:
+def chan(buf: Any = None, xform: Optional[Callable[..., Any]] = None,
+         ex_handler: Optional[Callable[[BaseException], Any]] = None, name: Optional[str] = None) -> Chan[Any]:
     """A new channel.
 
     `buf` is None or 0 (unbuffered: put and take rendezvous), an int n > 0 (a
     fixed buffer of n), or a buffer object (`buffer`, `dropping_buffer`,
     `sliding_buffer`). `xform` is a transducer from `gochan.xf` applied to
     every value put (it needs a buffer); `ex_handler(exc)` receives its
-    exceptions and a non-None result is added to the buffer.
+    exceptions and a non-None result is added to the buffer. `name` is shown
+    by `repr`, `stats` and `dump`.
 
     >>> c = chan(2); put(c, 1); take(c)
     1
@@ -521,11 +551,18 @@ def chan(buf: Any = None, xform: Optional[Callable] = None,
             raise ValueError("chan: a buffer must be supplied when xform is (buf is None or 0)")
     if ex_handler is not None and not callable(ex_handler):
         raise TypeError(f"chan: ex_handler must be callable, got {ex_handler!r}")
-    return Chan(b, xform, ex_handler)
+    _check_name("chan", name)
+    return Chan(b, xform, ex_handler, name)
 
 
-def promise_chan(xform: Optional[Callable] = None,
-                 ex_handler: Optional[Callable[[BaseException], Any]] = None) -> Chan[Any]:
+def _check_name(fname: str, name: Any) -> None:
+    if name is not None and not isinstance(name, str):
+        raise TypeError(f"{fname}: name must be a str or None, got {name!r}")
+
+
+def promise_chan(xform: Optional[Callable[..., Any]] = None,
+                 ex_handler: Optional[Callable[[BaseException], Any]] = None,
+                 name: Optional[str] = None) -> Chan[Any]:
     """A channel that delivers its first value to every taker, present and future.
 
     Later puts return True and are dropped; close before a value delivers None
@@ -535,9 +572,35 @@ def promise_chan(xform: Optional[Callable] = None,
         raise TypeError(f"promise_chan: xform must be a transducer (callable), got {xform!r}")
     if ex_handler is not None and not callable(ex_handler):
         raise TypeError(f"promise_chan: ex_handler must be callable, got {ex_handler!r}")
-    return Chan(PromiseBuffer(), xform, ex_handler)
+    _check_name("promise_chan", name)
+    return Chan(PromiseBuffer(), xform, ex_handler, name)
 
 
 def result_chan() -> Chan[Any]:
     """The channel of a go block or thread: one slot, receives the return value, then closes."""
     return Chan(ResultBuffer())
+
+
+@dataclass(frozen=True)
+class ChanStats:
+    """A snapshot of a channel (core.async 1.9's `datafy`): read facts here, never `repr`.
+
+    `buffer` is "unbuffered", "fixed", "dropping", "sliding" or "promise";
+    `pending_puts`/`pending_takes` count live pending operations (not the
+    registrations of an alts that completed elsewhere).
+    """
+
+    name: Optional[str]
+    buffer: str
+    count: int
+    capacity: int
+    pending_puts: int
+    pending_takes: int
+    closed: bool
+
+
+def stats(c: Chan[Any]) -> ChanStats:
+    """A frozen snapshot of channel `c`: name, buffer kind, count, capacity, pending ops, closed."""
+    if not isinstance(c, Chan):
+        raise TypeError(f"stats: c must be a Chan, got {c!r}")
+    return c.stats()

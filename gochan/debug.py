@@ -1,17 +1,20 @@
-"""Introspection: which go blocks exist, where each is parked and on what.
+"""Introspection: every live go block and every thread blocked in a gochan operation, and what each waits on.
 
-`dump()` finds go blocks by scanning the garbage collector's objects, so
-spawning and parking pay nothing for it; it is a debugging tool, O(heap).
+`dump()` reads the park reasons that `GoTask.park` and `ThreadWaiter.wait`
+record (the operation and every channel or port), never a frame's locals,
+and finds go blocks through their hubs, so spawning and parking pay nothing
+for it; it is a debugging tool, O(heap).
 """
 from __future__ import annotations
 
-import gc
 import os
 import sys
-from dataclasses import dataclass
-from typing import IO, Any, List, Optional
+from dataclasses import dataclass, field
+from typing import IO, Any, List, Optional, Tuple
 
-from .hub import GoTask
+from .hub import IDLE, GoTask, Hub, Spawn, go_frames
+from .runtime import peek_runtime
+from .waiters import ThreadWaiter, blocked_threads
 
 __all__ = ["GoBlockInfo", "dump"]
 
@@ -19,79 +22,130 @@ _PKG_DIR = os.path.dirname(os.path.abspath(__file__))
 #: The runtime's own modules: frames in them are how a go block parks, not what it does.
 #: (Combinator modules such as pipes.py are go blocks' own code and are listed.)
 _RUNTIME = {os.path.join(_PKG_DIR, name) for name in (
-    "hub.py", "ops.py", "channel.py", "waiters.py", "process.py", "debug.py", "timers.py")}
-
-
-def _internal(code: Any) -> bool:
-    return os.path.abspath(code.co_filename) in _RUNTIME
-_OPS = {"take", "put", "alts", "alt", "sleep"}
+    "hub.py", "ops.py", "channel.py", "waiters.py", "suspend.py", "process.py", "debug.py", "timers.py")}
 
 
 @dataclass(frozen=True)
 class GoBlockInfo:
-    """One live go block: its hub, what it runs, where it is parked and on which operation."""
+    """One live go block, or one thread blocked in a gochan operation.
 
-    hub: int
+    `kind` is "go" or "thread"; `hub` the go block's hub index (None for a
+    thread); `state` "parked", "runnable", "running" or "not started" (a go
+    block) or "blocked" (a thread); `op` "take", "put", "alts" or "" when not
+    waiting; `ports` every channel or port it waits on; `location` the
+    file:line of the innermost frame outside gochan's runtime.
+    """
+
+    kind: str
+    hub: Optional[int]
+    thread: str
     function: str
-    location: str  # file:line of the innermost frame outside gochan
-    op: str  # "take", "put", "alts", ... or "" when runnable or running
-    channel: str  # repr of the channel it waits on, when known
-    stack: List[str]
+    state: str
+    op: str
+    ports: Tuple[Any, ...]
+    location: str
+    stack: List[str] = field(default_factory=list)
 
     def __str__(self) -> str:
-        what = f"{self.op} {self.channel}".strip() if self.op else "runnable"
-        return f"hub {self.hub}: {self.function} at {self.location}: {what}"
+        where = f"hub {self.hub}" if self.kind == "go" else f"thread {self.thread}"
+        what = self.state
+        if self.op:
+            what += f" in {self.op} on " + ", ".join(repr(p) for p in self.ports)
+        return f"{where}: {self.function} at {self.location}: {what}"
 
 
-def _info(g: GoTask) -> Optional[GoBlockInfo]:
-    frame = g.gr_frame
-    if frame is None or g.dead or g in g.hub.free:
+def _name(fn: Any) -> str:
+    return getattr(fn, "__name__", None) or repr(fn)
+
+
+def _internal(code: Any) -> bool:
+    return os.path.abspath(code.co_filename) in _RUNTIME
+
+
+def _describe(frames: List[Any]) -> Tuple[str, List[str]]:
+    """(location, stack) of frames listed outermost first; gochan's own frames left out when others exist."""
+    user = [f for f in frames if not _internal(f.f_code)] or frames
+    if not user:
+        return "", []
+    top = user[-1]
+    stack = [f"{f.f_code.co_filename}:{f.f_lineno} in {f.f_code.co_name}" for f in user]
+    return f"{top.f_code.co_filename}:{top.f_lineno}", stack
+
+
+def _ports(op: Optional[str], waiting: Any) -> Tuple[Any, ...]:
+    if not op or waiting is None:
+        return ()
+    try:
+        return tuple(waiting.ports())
+    except Exception:  # changed under us (another thread)
+        return ()
+
+
+def _hub_infos(hub: Hub, current: dict) -> List[GoBlockInfo]:
+    infos = []
+    queued = hub.queued()
+    runnable = {id(t) for t in queued if t.__class__ is GoTask}
+    runnable.update(id(t.task) for t in queued if getattr(t, "task", None) is not None)
+    for t in queued:
+        if t.__class__ is Spawn:
+            code = getattr(t.fn, "__code__", None)
+            loc = f"{code.co_filename}:{code.co_firstlineno}" if code is not None else ""
+            infos.append(GoBlockInfo("go", hub.index, hub.name, _name(t.fn), "not started", "", (), loc, []))
+    for g in hub.live_tasks():
+        op, waiting, fn = g.op, g.waiting, g.fn
+        if op == IDLE:
+            continue
+        if op is None:
+            state = "running"
+            frames = go_frames(current.get(hub.ident))
+        else:
+            state = "runnable" if id(g) in runnable else "parked"
+            frames = go_frames(g.gr_frame)
+        location, stack = _describe(frames)
+        infos.append(GoBlockInfo("go", hub.index, hub.name, _name(fn), state, op or "",
+                                 _ports(op, waiting), location, stack))
+    return infos
+
+
+def _thread_info(w: ThreadWaiter, current: dict) -> Optional[GoBlockInfo]:
+    op, waiting = w.op, w.waiting
+    if not op:
         return None
     frames = []
-    f = frame
+    f = current.get(w.ident)
     while f is not None:
         frames.append(f)
         f = f.f_back
-    frames.reverse()  # outermost first
+    frames.reverse()
+    location, stack = _describe(frames)
     user = [f for f in frames if not _internal(f.f_code)]
-    if not user:
-        return None  # idle recycled greenlet between go blocks
-    op = ""
-    channel = ""
-    for f in frames:
-        if _internal(f.f_code) and f.f_code.co_name in _OPS:
-            op = f.f_code.co_name
-            c = f.f_locals.get("c")
-            channel = repr(c) if c is not None else ""
-            break
-    top = user[-1]
-    return GoBlockInfo(
-        hub=g.hub.index,
-        function=user[0].f_code.co_name,
-        location=f"{top.f_code.co_filename}:{top.f_lineno}",
-        op=op,
-        channel=channel,
-        stack=[f"{f.f_code.co_filename}:{f.f_lineno} in {f.f_code.co_name}" for f in user],
-    )
+    function = user[-1].f_code.co_name if user else ""
+    return GoBlockInfo("thread", None, w.thread, function, "blocked", op, _ports(op, waiting), location, stack)
 
 
 def dump(file: Optional[IO[str]] = None) -> List[GoBlockInfo]:
-    """List every live go block (parked ones say where and on what); print them to `file` if given.
+    """List every live go block (parked, runnable, running, not started) and every thread
+    blocked in a gochan operation, with what each waits on; print them to `file` if given.
 
     >>> for info in dump(): print(info)
-    hub 0: worker at app.py:12: take <Chan 0x7f.. unbuffered puts=0 takes=1 open>
+    hub 0: worker at app.py:12: parked in take on <Chan 'jobs' 0x7f.. unbuffered puts=0 takes=1 open>
     """
     if file is not None and not callable(getattr(file, "write", None)):
         raise TypeError(f"dump: file must be a writable text stream (with .write), got {file!r}")
-    infos = []
-    for obj in gc.get_objects():
-        if obj.__class__ is GoTask:
+    current = sys._current_frames()
+    infos: List[GoBlockInfo] = []
+    rt = peek_runtime()
+    if rt is not None:
+        for hub in rt.hubs:
             try:
-                info = _info(obj)
-            except Exception:  # a go block running on another thread changed under us
+                infos.extend(_hub_infos(hub, current))
+            except Exception:  # pragma: no cover - a hub changed under us; dump what we can
                 continue
-            if info is not None:
-                infos.append(info)
+    for w in blocked_threads():
+        info = _thread_info(w, current)
+        if info is not None:
+            infos.append(info)
+    del current
     if file is not None:
         for info in infos:
             print(info, file=file)

@@ -1,9 +1,17 @@
 """Hubs: the worker threads that run go blocks, one hub (and one greenlet loop) per thread.
 
-What the rest of gochan needs from this module is small: `current_go()` (the
-running go block, or None in an ordinary thread), `GoTask.park()` (switch away
-until woken), `GoTask.wake(value)` (make a parked go block runnable) and
-`spawn()`. Channels never switch greenlets themselves.
+The hub's API is all the rest of gochan uses to suspend and resume go
+blocks (after trio's `_core`: the run loop knows nothing about channels):
+- `current_go()`: the running go block, or None in an ordinary thread;
+- `GoTask.park(op, waiting)`: switch away until woken, with a recorded park
+  reason (the operation, and the channel or alts flag it waits on);
+- `GoTask.wake(value)` / `GoTask.wake_error(exc)`: make a parked go block
+  runnable, from any thread; `park()` returns the value or raises `exc`;
+- `Hub.schedule(spawn)`, `Hub.post(target, value)`, `Hub.call(fn)`: queue work
+  from any thread;
+- `Hub.add_hook(fn)`: a function the loop calls every pass, returning the
+  seconds until it needs the next pass. Timers, the reaper (and, next, the
+  I/O poller) plug in here; the hub imports none of them.
 
 Design:
 - A go block is a `GoTask` greenlet created by its hub when the hub first
@@ -16,29 +24,24 @@ Design:
   only if it is asleep, so a burst of posts costs one signal.
 - A parking go block switches straight to the next runnable go block instead
   of bouncing through the hub loop (half the switches); every `BUDGET`
-  direct switches it yields to the hub loop so the inbox and timers are
-  served. New go blocks start only from the hub loop: a greenlet's C stack
-  begins where it is first switched to, and go blocks started from inside
-  one another nested deeper each time (measured: run-to-first-park went from
-  13 us at 1,000 go blocks to 44 us at 100,000; flat once fixed).
-- Go blocks woken by timeouts queue in a second lane (`timerq`) that takes
-  turns with the run queue, so a burst of expiries cannot bury runnable go
-  blocks, and a flood of spawns cannot hold sleepers back (timers.py).
-- An idle hub blocks on a lock with the next timer deadline as its timeout:
-  no polling, no CPU while nothing is due.
-- Hubs are daemon threads, so a program exits when its main thread ends.
-
-Rejected: one global run queue shared by all threads (every wake would pay a
-lock and a cross-thread signal); `threading.Event`/`Condition` for the wake
-signal (a bare lock is cheaper and enough, given the `sleeping` flag).
+  direct switches it yields to the loop so the inbox and hooks are served.
+  New go blocks start only from the loop: a greenlet's C stack begins where
+  it is first switched to, and go blocks started inside one another would
+  nest deeper each time.
+- Go blocks woken while a hook runs `in_timer_lane` queue in a second lane
+  that takes turns with the run queue, so a burst of expiries cannot bury
+  runnable go blocks, nor a flood of spawns hold sleepers back.
+- An idle hub blocks on a lock with the earliest hook deadline as its
+  timeout: no polling, no CPU while nothing is due.
+Rejected: one global run queue (every wake would pay a lock and a signal);
+`threading.Event`/`Condition` for the wake signal (a bare lock is cheaper).
+The measurements behind these choices are in DESIGN.md.
 """
 from __future__ import annotations
 
-import atexit
 import contextvars
-import os
+import gc
 import threading
-import time
 from collections import deque
 from typing import Any, Callable, Deque, List, Optional, Tuple
 
@@ -46,7 +49,7 @@ from greenlet import GreenletExit, getcurrent, greenlet
 
 from .errors import report_exception
 
-__all__ = ["GoTask", "Hub", "current_go", "spawn", "hubs", "pool_size"]
+__all__ = ["GoTask", "Hub", "Spawn", "HubCall", "current_go", "current_hub", "go_frames", "IDLE"]
 
 #: Direct go-to-go switches before a parking go block yields to its hub loop.
 BUDGET = 64
@@ -55,17 +58,25 @@ BUDGET = 64
 TIMER_SHARE = 2
 #: Idle greenlets a hub keeps for reuse.
 MAX_FREE = 1024
+#: The park reason of a recycled greenlet waiting in its hub's free list.
+IDLE = "idle"
 
 _get_ident = threading.get_ident
 _NO_KWARGS: dict = {}  # shared by every go block spawned without keyword arguments
 
+Hook = Callable[[], Optional[float]]
+
 
 class Spawn:
-    """A go block that has not started yet: it becomes a `GoTask` on its hub's thread."""
+    """A go block that has not started yet: it becomes a `GoTask` on its hub's thread.
+
+    `chan` is its result channel (anything with `deliver_result(value)`), or None.
+    """
 
     __slots__ = ("fn", "args", "kwargs", "ctx", "chan")
 
-    def __init__(self, fn: Callable, args: tuple, kwargs: dict, ctx: contextvars.Context, chan: Any) -> None:
+    def __init__(self, fn: Callable[..., Any], args: Tuple[Any, ...], kwargs: dict,
+                 ctx: contextvars.Context, chan: Any) -> None:
         self.fn = fn
         self.args = args
         self.kwargs = kwargs
@@ -73,17 +84,43 @@ class Spawn:
         self.chan = chan
 
 
+class HubCall:
+    """A function the hub loop runs on its thread, outside every go block (see `Hub.call`)."""
+
+    __slots__ = ("fn",)
+
+    def __init__(self, fn: Callable[[], Any]) -> None:
+        self.fn = fn
+
+    def run(self) -> None:
+        self.fn()
+
+
+class _Throw(HubCall):
+    """`GoTask.wake_error`: resume a parked go block by raising `exc` where it parked."""
+
+    __slots__ = ("task", "exc")
+
+    def __init__(self, task: "GoTask", exc: BaseException) -> None:
+        self.task = task
+        self.exc = exc
+
+    def run(self) -> None:
+        if not self.task.dead:
+            self.task.throw(self.exc)
+
+
 class GoTask(greenlet):
     """A greenlet that runs go blocks: bound to one hub for life, recycled between go blocks.
 
     It is also the waiter of its go block's plain takes and puts (`flag`
-    None, `wake`), so parking on a channel allocates nothing. When a go block
-    ends, its greenlet waits in its hub's free list for the next one:
-    creating and destroying a greenlet costs ~15 us on CPython 3.11 (each
-    new greenlet maps a fresh interpreter data stack), reusing one ~1 us.
+    None, `wake`), so parking on a channel allocates nothing. While parked,
+    `op` and `waiting` are its park reason; `fn` is the go block's function.
+    When a go block ends, its greenlet waits in its hub's free list for the
+    next one (creating a greenlet costs ~15 us, reusing one ~1 us).
     """
 
-    __slots__ = ("hub", "parked_on", "reap_mark")
+    __slots__ = ("hub", "op", "waiting", "fn", "reap_mark")
     flag = None
 
     def __init__(self, hub: "Hub") -> None:
@@ -92,32 +129,57 @@ class GoTask(greenlet):
         # method or a Spawn passed there would outlive the go block.
         greenlet.__init__(self, _go_loop, hub.glet)
         self.hub = hub
-        self.parked_on: Any = None  # the channel of a parked plain take or put (for the reaper)
-        self.reap_mark: Any = None  # the channel the reaper last saw it parked on
+        self.op: Optional[str] = None  # park reason: TAKE, PUT, ALTS (protocols.py), IDLE, or None running
+        self.waiting: Any = None  # park reason: the channel or alts flag (a protocols.Withdrawable)
+        self.fn: Any = None
+        self.reap_mark: Any = None  # reaper.py's note of what it last saw this go block parked on
 
     def wake(self, value: Any) -> None:
-        """Make this parked go block runnable; `park()` will return `value`."""
+        """Make this parked go block runnable; `park()` will return `value`. From any thread."""
         hub = self.hub
         if hub.ident == _get_ident():
             hub.runq.append((self, value))
         else:
             hub.post(self, value)
 
-    def park(self) -> Any:
-        """Switch away until `wake(value)`; returns that value. Call only from this go block."""
+    def wake_error(self, exc: BaseException) -> None:
+        """Make this parked go block runnable; `park()` will raise `exc`. From any thread.
+
+        The caller must first have withdrawn the pending operation (so no
+        value wake can also come).
+        """
+        hub = self.hub
+        if hub.ident == _get_ident():
+            hub.runq.append((_Throw(self, exc), None))
+        else:
+            hub.post(_Throw(self, exc), None)
+
+    def park(self, op: Optional[str], waiting: Any) -> Any:
+        """Switch away until `wake(value)`; returns that value. Call only from this go block.
+
+        `op` and `waiting` are recorded as the park reason while parked.
+        """
+        self.op = op
+        self.waiting = waiting
         hub = self.hub
         runq = hub.runq
-        if runq and hub.budget and runq[0][0].__class__ is GoTask:
-            hub.budget -= 1
-            target, value = runq.popleft()
-            return target.switch(value)
-        # Go blocks that have not started yet start from the hub loop (see
-        # Hub._run_spawn): a greenlet's stack begins where it is first
-        # switched to, so starting one from here would stack it on this one.
-        return hub.glet.switch()  # type: ignore[union-attr]
+        try:
+            if runq and hub.budget and runq[0][0].__class__ is GoTask:
+                hub.budget -= 1
+                target, value = runq.popleft()
+                return target.switch(value)
+            # Go blocks that have not started yet start from the hub loop (see
+            # Hub._run_spawn): a greenlet's stack begins where it is first
+            # switched to, so starting one from here would stack it on this one.
+            return hub.glet.switch()  # type: ignore[union-attr]
+        finally:
+            self.op = None
+            self.waiting = None
 
     def __repr__(self) -> str:
-        return f"<GoTask hub={self.hub.index} {'dead' if self.dead else 'alive'}>"
+        state = "dead" if self.dead else f"{self.op or 'running'}"
+        name = getattr(self.fn, "__qualname__", None) or ""
+        return f"<GoTask hub={self.hub.index} {name} {state}>"
 
 
 def _go_loop() -> None:
@@ -137,10 +199,11 @@ def _go_loop() -> None:
         result = None
         ch = sp.chan
         fn, args, kwargs = sp.fn, sp.args, sp.kwargs
+        self.fn = fn
         # The go block's contextvars: set on the greenlet rather than
         # entered with ctx.run, which would add a C stack level to save
         # and restore on every switch.
-        self.gr_context = sp.ctx  # type: ignore[misc]  # greenlet's own attribute
+        self.gr_context = sp.ctx
         sp = None
         try:
             # Plain positional calls run in the same C eval frame on 3.11+;
@@ -157,21 +220,39 @@ def _go_loop() -> None:
                 result = fn(args[0], args[1], args[2])
             else:
                 result = fn(*args)
-        except GreenletExit:  # reaped: parked on channels nobody else can reach
+        except GreenletExit:  # reaped or shut down
+            self.fn = None
             if ch is not None:
-                ch._deliver_result(None)
+                ch.deliver_result(None)
             return
         except BaseException as exc:
             report_exception(exc)
         fn = args = kwargs = None  # drop references while parked
+        self.fn = None
         if ch is not None:
-            ch._deliver_result(result)
+            ch.deliver_result(result)
         result = ch = None
         self.gr_context = None
-        if len(free) >= MAX_FREE:
+        if len(free) >= MAX_FREE or hub.stopping:
             return
         free.append(self)
-        sp = self.park()  # resumed with the next go block's Spawn
+        sp = self.park(IDLE, None)  # resumed with the next go block's Spawn
+
+
+def go_frames(frame: Any) -> List[Any]:
+    """The frames of a go block, outermost first: those above the `GoTask` body in `frame`'s stack.
+
+    Empty if `frame` is not in a go block (the hub loop itself, a thread).
+    """
+    run = _go_loop.__code__
+    out = []
+    while frame is not None:
+        if frame.f_code is run:
+            out.reverse()
+            return out
+        out.append(frame)
+        frame = frame.f_back
+    return []
 
 
 def current_go() -> Optional[GoTask]:
@@ -180,15 +261,27 @@ def current_go() -> Optional[GoTask]:
     return g if g.__class__ is GoTask else None
 
 
+_local = threading.local()
+
+
+def current_hub() -> Optional["Hub"]:
+    """The hub whose thread we are on (in a go block or the hub loop), or None."""
+    return getattr(_local, "hub", None)
+
+
 class Hub:
-    """One worker thread running go blocks from its run queue."""
+    """One worker thread running go blocks from its run queue; see the module docstring."""
 
-    __slots__ = ("index", "runq", "timerq", "timer_turns", "starting", "poked", "inbox", "inbox_lock", "wake_lock", "sleeping", "budget", "ident",
-                 "glet", "timer_hook", "passes", "free", "reap", "reap_after", "reap_requested", "stopping", "halted", "_started", "thread", "__dict__")
+    __slots__ = ("index", "runq", "timerq", "timer_turns", "starting", "poked", "inbox", "inbox_lock",
+                 "wake_lock", "sleeping", "budget", "ident", "glet", "hooks", "hooks_lock", "passes",
+                 "free", "stopping", "halting", "halted", "stopped", "started", "thread", "services",
+                 "on_wake", "name")
 
-    def __init__(self, index: int) -> None:
+    def __init__(self, index: int, name: str = "gochan-hub") -> None:
         self.index = index
-        # (GoTask, value to resume with) for woken go blocks, (Spawn, None) for new ones
+        self.name = f"{name}-{index}"
+        # (GoTask, value to resume with) for woken go blocks, (Spawn, None) for new ones,
+        # (HubCall, None) for functions to run on the loop
         self.runq: Deque[Tuple[Any, Any]] = deque()
         # Go blocks woken by timeouts closing (the timer lane, see `_loop`), and its turns left.
         self.timerq: Deque[Tuple[Any, Any]] = deque()
@@ -203,21 +296,35 @@ class Hub:
         self.budget = BUDGET
         self.ident: Optional[int] = None
         self.glet: Optional[greenlet] = None
-        #: Installed by the timers module: fires due timers, returns seconds to the next deadline or None.
-        self.timer_hook: Optional[Callable[[], Optional[float]]] = None
+        self.hooks: Tuple[Hook, ...] = ()
+        self.hooks_lock = threading.Lock()
+        #: Hub-local state of the modules that plug in (a timer wheel, the reaper's marks), by key.
+        self.services: dict = {}
+        #: Called (on the hub's thread) each time the hub wakes from sleep; the watchdog's signal.
+        self.on_wake: Optional[Callable[[], None]] = None
         self.passes = 0
-        self.stopping = False  # set at interpreter exit: the hub halts at its next pass
+        self.stopping = False  # `stop()`: end every go block, then end the thread
+        self.halting = False  # interpreter exit: park the thread for good (see `_halt`)
         self.halted = threading.Event()
-        self.reap_after = 0.0  # monotonic time before which the reaper does not sweep again
-        self.reap_requested = 0.0  # when the pending sweep was requested
-        self.reap = False  # set after a full gc: sweep for go blocks nobody can wake (reaper.py)
+        self.stopped = threading.Event()
+        self.started = threading.Event()
         self.free: List[GoTask] = []  # finished go blocks' greenlets, ready for reuse
-        self._started = threading.Event()
-        self.thread = threading.Thread(target=self._main, name=f"gochan-hub-{index}", daemon=True)
+        self.thread = threading.Thread(target=self._main, name=self.name, daemon=True)
 
+    # ------------------------------------------------------------ the API
     def start(self) -> None:
         self.thread.start()
-        self._started.wait()
+        self.started.wait()
+
+    def add_hook(self, hook: Hook) -> None:
+        """Call `hook()` on every pass of this hub's loop, from now on.
+
+        It returns the seconds until it next needs a pass (the hub sleeps no
+        longer), or None. It runs on the hub's thread, outside every go block.
+        """
+        with self.hooks_lock:
+            self.hooks = self.hooks + (hook,)
+        self.poke()
 
     def post(self, target: Any, value: Any) -> None:
         """Queue `target` to run with `value`, from any thread; wakes the hub if it sleeps."""
@@ -231,11 +338,18 @@ class Hub:
         lock.release()
         self.wake_lock.release()
 
+    def call(self, fn: Callable[[], Any]) -> None:
+        """Run `fn()` on this hub's loop, outside every go block, soon; from any thread."""
+        if self.ident == _get_ident():
+            self.runq.append((HubCall(fn), None))
+        else:
+            self.post(HubCall(fn), None)
+
     def poke(self, blocking: bool = True) -> None:
-        """Make the hub run a pass soon, from any thread: it re-reads its timers and flags.
+        """Make the hub run a pass soon, from any thread: it calls its hooks again.
 
         If the hub is awake, `poked` makes its next `_sleep` return at once:
-        a poke landing between the hub's timer check and its sleep is not lost.
+        a poke landing between the hub's hook calls and its sleep is not lost.
         `blocking=False` is for code that may run inside an allocation, such
         as a garbage-collector callback: the thread may already hold
         `inbox_lock` (in `post`), and taking it again would deadlock; if the
@@ -253,30 +367,82 @@ class Hub:
         lock.release()
         self.wake_lock.release()
 
-    def schedule(self, sp: "Spawn") -> None:
+    def schedule(self, sp: Spawn) -> None:
         """Queue a go block to start, from whichever thread we are on."""
         if self.ident == _get_ident():
             self.runq.append((sp, None))
         else:
             self.post(sp, None)
 
+    def in_timer_lane(self, fn: Callable[[Any], Any], arg: Any) -> Any:
+        """Run `fn(arg)` (on this hub's thread) with the go blocks it wakes queued in the timer lane."""
+        runq = self.runq
+        self.runq = self.timerq
+        try:
+            return fn(arg)
+        finally:
+            self.runq = runq
+
+    def idle(self) -> bool:
+        """True if nothing is runnable on this hub (a hook may use the time for background work)."""
+        return not self.runq and not self.timerq and not self.inbox
+
+    def live_tasks(self) -> List[GoTask]:
+        """This hub's started, unfinished go blocks (not the idle greenlets of its free list).
+
+        Found as the greenlets whose parent is this hub's loop: O(heap), for
+        diagnostics, the reaper and shutdown, never for the hot path.
+        """
+        free = set(map(id, self.free))
+        return [g for g in gc.get_referrers(self.glet)
+                if g.__class__ is GoTask and g and g.hub is self and id(g) not in free]
+
+    def queued(self) -> List[Any]:
+        """A snapshot of what waits to run here: woken GoTasks, Spawns, HubCalls (for `dump()`)."""
+        for _ in range(10):
+            try:
+                with self.inbox_lock:
+                    items = list(self.inbox)
+                items += list(self.runq) + list(self.timerq)
+                starting = self.starting
+                out = [t for t, _ in items]
+                if starting is not None:
+                    out.append(starting)
+                return out
+            except RuntimeError:  # mutated while copied (another thread): try again
+                continue
+        return []
+
+    def stop(self) -> None:
+        """Ask the hub to end every go block (GreenletExit where each is parked) and its thread."""
+        self.stopping = True
+        self.poke()
+
+    # ----------------------------------------------------------- the loop
     def _main(self) -> None:
         self.ident = _get_ident()
         self.glet = getcurrent()
         _local.hub = self
-        self._started.set()
-        while True:
-            try:
-                self._loop()
-            except BaseException as exc:  # a bug in gochan itself; keep the hub alive
-                report_exception(exc)
+        self.started.set()
+        try:
+            while not self.stopping:
+                try:
+                    self._loop()
+                except BaseException as exc:  # a bug in gochan itself; keep the hub alive
+                    report_exception(exc)
+            self._end_all()
+        finally:
+            _local.hub = None
+            self.stopped.set()
 
     def _loop(self) -> None:
         runq = self.runq
         timerq = self.timerq
         while True:
-            if self.stopping:
+            if self.halting:
                 self._halt()
+            if self.stopping:
+                return
             self.passes += 1
             if self.inbox:
                 with self.inbox_lock:
@@ -284,27 +450,19 @@ class Hub:
                     self.inbox = deque()
                 runq.extend(batch)
                 del batch  # this frame lives on: do not pin the posted go blocks' arguments
-            if self.reap:  # a sweep is pending: it runs at a pass after its cooldown (never a wake of its own)
-                from .reaper import sweep_when_due
-                sweep_when_due(self, not runq and not timerq and not self.inbox)
             delay = None
-            hook = self.timer_hook
-            if hook is not None:
-                delay = hook()
+            for hook in self.hooks:
+                d = hook()
+                if d is not None and (delay is None or d < delay):
+                    delay = d
             # Two lanes, each first come first served: `runq` for go blocks
-            # woken by channels and new ones, `timerq` for those woken by
-            # timeouts closing (the timer hook closes with `runq` pointed at
-            # `timerq`). While the timer lane has work the lanes take turns,
-            # TIMER_SHARE go blocks to one, and parking go blocks return here
-            # instead of switching straight on: a burst of 100,000 timeouts
-            # then costs a runnable go block a few turns, and a sleeper does
-            # not wait behind a flood of spawns. (With one turn each, timer
-            # backlogs drained only as fast as new timeouts came due.)
-            # Rejected: running every woken go block ahead of unstarted ones.
-            # A go block that spawns n workers and then selects over them (the
-            # walkthrough's demo) is then resumed before they have started,
-            # finds few ready and re-registers on all n: quadratic (measured:
-            # the n=3,000 demo went from ~0.1 s to over 2 minutes).
+            # woken by channels and new ones, `timerq` for those woken while a
+            # hook ran `in_timer_lane` (timeouts closing). While the timer lane
+            # has work the lanes take turns, TIMER_SHARE go blocks to one, and
+            # parking go blocks return here instead of switching straight on
+            # (DESIGN.md: timers under a spawn flood). Rejected: running every
+            # woken go block ahead of unstarted ones, which made the
+            # walkthrough's spawn-then-select demo quadratic.
             if timerq:
                 self.budget = 0
                 if self.timer_turns or not runq:
@@ -321,10 +479,39 @@ class Hub:
                 target = value = None  # do not pin the last go block's Spawn or value while asleep
                 self._sleep(delay)
                 continue
-            if target.__class__ is GoTask:
+            cls = target.__class__
+            if cls is GoTask:
                 target.switch(value)
-            else:
+            elif cls is Spawn:
                 self._run_spawn(target)
+            else:
+                target.run()
+
+    def _end_all(self) -> None:
+        """`stop()`: unstarted go blocks never run, parked and runnable ones get GreenletExit, then idle ones."""
+        with self.inbox_lock:
+            items = list(self.inbox)
+            self.inbox.clear()
+        items += list(self.runq) + list(self.timerq)
+        self.runq.clear()
+        self.timerq.clear()
+        for target, _ in items:
+            if target.__class__ is Spawn and target.chan is not None:
+                target.chan.deliver_result(None)
+        for task in self.live_tasks():
+            waiting = task.waiting
+            if waiting is not None and not waiting.withdraw(task):
+                pass  # completed meanwhile: its wake was dropped with the queues above
+            try:
+                task.throw(GreenletExit)
+            except BaseException as exc:
+                report_exception(exc)
+        free, self.free = self.free, []
+        for task in free:
+            try:
+                task.throw(GreenletExit)
+            except BaseException:
+                pass
 
     def _halt(self) -> None:
         """Park this thread for good, in its main greenlet: the interpreter is exiting.
@@ -365,86 +552,10 @@ class Hub:
                 self.sleeping = False
             if woken:
                 self.wake_lock.acquire()
-        watchdog = _watchdog
-        if watchdog is not None and watchdog.resting:
-            watchdog.activity.set()
+        on_wake = self.on_wake
+        if on_wake is not None:
+            on_wake()
 
     def __repr__(self) -> str:
-        return f"<Hub {self.index} runq={len(self.runq)} timerq={len(self.timerq)} inbox={len(self.inbox)} sleeping={self.sleeping}>"
-
-
-#: The blocking detector (watchdog.py), when enabled; it rests while every hub sleeps.
-_watchdog: Any = None
-
-_local = threading.local()
-_hubs: List[Hub] = []
-_hubs_lock = threading.Lock()
-_next_hub = 0
-
-
-def pool_size() -> int:
-    """Number of hubs: `GOCHAN_POOL_SIZE` if set, else the measured default (see README)."""
-    raw = os.environ.get("GOCHAN_POOL_SIZE")
-    if raw is None:
-        return min(2, os.cpu_count() or 1)
-    try:
-        n = int(raw)
-    except ValueError:
-        raise ValueError(f"GOCHAN_POOL_SIZE must be a positive int, got {raw!r}") from None
-    if n < 1:
-        raise ValueError(f"GOCHAN_POOL_SIZE must be a positive int, got {raw!r}")
-    return n
-
-
-def hubs() -> List[Hub]:
-    """The hub pool, started on first use."""
-    if _hubs:
-        return _hubs
-    with _hubs_lock:
-        if not _hubs:
-            started = [Hub(i) for i in range(pool_size())]
-            for h in started:
-                h.start()
-            _hubs.extend(started)
-            from .reaper import install
-            install()
-            atexit.register(_halt_hubs)
-            from .watchdog import start_default
-            start_default()
-    return _hubs
-
-
-def _halt_hubs(timeout: float = 1.0) -> None:
-    """At exit: bring every hub back to its main greenlet and halt it there (see Hub._halt).
-
-    Go blocks still runnable are abandoned, as daemon threads are. A go block
-    that does not park within `timeout` (a CPU loop, a blocking call) cannot
-    be stopped; the process then exits as CPython ends daemon threads.
-    """
-    for hub in _hubs:
-        hub.stopping = True
-        hub.poke()
-    deadline = time.monotonic() + timeout
-    for hub in _hubs:
-        hub.halted.wait(max(0.0, deadline - time.monotonic()))
-
-
-def this_hub() -> Optional[Hub]:
-    """The hub whose thread we are on, or None."""
-    return getattr(_local, "hub", None)
-
-
-def spawn(fn: Callable, args: tuple, kwargs: dict, chan: Any, hub: Optional[Hub] = None) -> None:
-    """Start `fn(*args, **kwargs)` as a go block on `hub` (default: the spawner's, else round-robin)."""
-    sp = Spawn(fn, args, kwargs or _NO_KWARGS, contextvars.copy_context(), chan)
-    if hub is None:
-        g = getcurrent()
-        if g.__class__ is GoTask:
-            g.hub.runq.append((sp, None))
-            return
-        pool = _hubs or hubs()
-        global _next_hub
-        i = _next_hub  # a racy round-robin hint: a lost update only skews placement
-        _next_hub = (i + 1) % len(pool)
-        hub = pool[i % len(pool)]
-    hub.schedule(sp)
+        return (f"<Hub {self.index} runq={len(self.runq)} timerq={len(self.timerq)} "
+                f"inbox={len(self.inbox)} sleeping={self.sleeping}>")

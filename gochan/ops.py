@@ -12,10 +12,13 @@ from typing import Any, Callable, List, Optional, Sequence, Tuple, TypeVar
 
 from greenlet import getcurrent
 
-from .channel import NOT_READY, PENDING, Chan, _Sentinel
+from .channel import Chan
 from .errors import TooManyPendingError
 from .hub import GoTask
-from .waiters import NONBLOCKING, AltWaiter, CallbackWaiter, Flag, thread_waiter
+from .protocols import ALTS, NOT_READY, PENDING, PUT, TAKE, Sentinel
+from .runtime import current_runtime
+from .suspend import block, suspend
+from .waiters import NONBLOCKING, AltWaiter, CallbackWaiter, Flag
 
 __all__ = ["take", "put", "alts", "alt", "offer", "poll", "put_async", "take_async", "close",
            "DEFAULT", "NOTHING"]
@@ -23,9 +26,9 @@ __all__ = ["take", "put", "alts", "alt", "offer", "poll", "put_async", "take_asy
 T = TypeVar("T")
 
 #: The port `alts` returns when its `default` was chosen: `(default, DEFAULT)`.
-DEFAULT: Any = _Sentinel("DEFAULT")
+DEFAULT: Any = Sentinel("DEFAULT")
 #: "No default given" for `alts`/`alt` (None is a valid default).
-NOTHING: Any = _Sentinel("NOTHING")
+NOTHING: Any = Sentinel("NOTHING")
 
 
 def _bad_chan(fname: str, c: Any) -> TypeError:
@@ -36,34 +39,26 @@ def _none_put(fname: str) -> ValueError:
     return ValueError(f"{fname}: v must not be None (None means 'closed' on a take)")
 
 
+# take and put inline suspend.suspend's go-block half: they are the W1/W2 hot
+# path, where one more call level costs ~4% of a round trip.
+
 def take(c: "Chan[T]") -> Optional[T]:
     """Take a value from `c`: park (go block) or block (thread) until one arrives.
 
     Returns None once `c` is closed and drained.
     """
     g = getcurrent()
-    if g.__class__ is GoTask:
-        if c.__class__ is not Chan and not isinstance(c, Chan):
-            raise _bad_chan("take", c)
-        r = c._take(g)
-        if r is PENDING:
-            g.parked_on = c
-            r = g.park()
-            g.parked_on = None
-        return r
     if c.__class__ is not Chan and not isinstance(c, Chan):
         raise _bad_chan("take", c)
-    r = c._take(NONBLOCKING, False)  # most takes complete at once: skip fetching the waiter
+    if g.__class__ is GoTask:
+        r = c.take_with(g)
+        if r is PENDING:
+            r = g.park(TAKE, c)
+        return r  # type: ignore[no-any-return]
+    r = c.take_with(NONBLOCKING, False)  # most takes complete at once: skip fetching the waiter
     if r is NOT_READY:
-        w = thread_waiter()
-        try:
-            r = c._take(w)
-            if r is PENDING:
-                r = w.wait()
-        except BaseException:  # interrupted (Ctrl-C) while registered or blocked
-            w.withdraw(c)
-            raise
-    return r
+        r = block(TAKE, c, c.take_with)
+    return r  # type: ignore[no-any-return]
 
 
 def put(c: "Chan[T]", v: T) -> bool:
@@ -75,28 +70,17 @@ def put(c: "Chan[T]", v: T) -> bool:
     if v is None:
         raise _none_put("put")
     g = getcurrent()
-    if g.__class__ is GoTask:
-        if c.__class__ is not Chan and not isinstance(c, Chan):
-            raise _bad_chan("put", c)
-        r = c._put(v, g)
-        if r is PENDING:
-            g.parked_on = c
-            r = g.park()
-            g.parked_on = None
-        return r
     if c.__class__ is not Chan and not isinstance(c, Chan):
         raise _bad_chan("put", c)
-    r = c._put(v, NONBLOCKING, False)  # most puts complete at once: skip fetching the waiter
+    if g.__class__ is GoTask:
+        r = c.put_with(g, v)
+        if r is PENDING:
+            r = g.park(PUT, c)
+        return r  # type: ignore[no-any-return]
+    r = c.put_with(NONBLOCKING, v, False)  # most puts complete at once: skip fetching the waiter
     if r is NOT_READY:
-        w = thread_waiter()
-        try:
-            r = c._put(v, w)
-            if r is PENDING:
-                r = w.wait()
-        except BaseException:  # interrupted (Ctrl-C) while registered or blocked
-            w.withdraw(c)
-            raise
-    return r
+        r = block(PUT, c, c.put_with, v)
+    return r  # type: ignore[no-any-return]
 
 
 def offer(c: "Chan[T]", v: T) -> Optional[bool]:
@@ -105,16 +89,16 @@ def offer(c: "Chan[T]", v: T) -> Optional[bool]:
         raise _none_put("offer")
     if not isinstance(c, Chan):
         raise _bad_chan("offer", c)
-    r = c._put(v, NONBLOCKING, False)
-    return None if r is NOT_READY else r
+    r = c.put_with(NONBLOCKING, v, False)
+    return None if r is NOT_READY else r  # type: ignore[no-any-return]
 
 
 def poll(c: "Chan[T]") -> Optional[T]:
     """Take only if a value is there at once; else None. Never parks."""
     if not isinstance(c, Chan):
         raise _bad_chan("poll", c)
-    r = c._take(NONBLOCKING, False)
-    return None if r is NOT_READY else r
+    r = c.take_with(NONBLOCKING, False)
+    return None if r is NOT_READY else r  # type: ignore[no-any-return]
 
 
 def close(c: Chan) -> None:
@@ -126,8 +110,7 @@ def close(c: Chan) -> None:
 
 def _dispatch(fn: Callable[[Any], Any], value: Any) -> None:
     """Run a callback on a hub instead of the current thread."""
-    from .hub import spawn
-    spawn(fn, (value,), {}, None)
+    current_runtime().spawn(fn, (value,), {}, None)
 
 
 def _check_callback(fname: str, fn: Any, required: bool) -> None:
@@ -159,12 +142,12 @@ def put_async(c: "Chan[T]", v: T, fn: Optional[Callable[[bool], Any]] = None,
     if not isinstance(c, Chan):
         raise _bad_chan("put_async", c)
     _check_callback("put_async", fn, False)
-    r = c._put(v, CallbackWaiter(fn, None if on_caller else _dispatch))
+    r = c.put_with(CallbackWaiter(fn, None if on_caller else _dispatch), v)
     if r is PENDING:
         return True
     if fn is not None:
         _run_now(fn, r, on_caller)
-    return r
+    return r  # type: ignore[no-any-return]
 
 
 def take_async(c: "Chan[T]", fn: Callable[[Optional[T]], Any], on_caller: bool = True) -> None:
@@ -175,7 +158,7 @@ def take_async(c: "Chan[T]", fn: Callable[[Optional[T]], Any], on_caller: bool =
     if not isinstance(c, Chan):
         raise _bad_chan("take_async", c)
     _check_callback("take_async", fn, True)
-    r = c._take(CallbackWaiter(fn, None if on_caller else _dispatch))
+    r = c.take_with(CallbackWaiter(fn, None if on_caller else _dispatch))
     if r is not PENDING:
         _run_now(fn, r, on_caller)
 
@@ -210,6 +193,7 @@ def _alts(ops: Sequence[Any], priority: bool, default: Any, fname: str, arg: str
     # A uniformly random order, drawn lazily (a Fisher-Yates shuffle that swaps
     # only as far as it has gone): O(k) for the first k tries, not O(n).
     swapped: dict = {}  # positions displaced by the shuffle so far
+    peek = default is NOTHING
     # Phase 1: try each op without registering; the first that completes wins.
     # Nothing of this alts is registered anywhere yet, so no other thread can
     # complete it meanwhile: plain non-blocking tries suffice, with no commit
@@ -233,49 +217,41 @@ def _alts(ops: Sequence[Any], priority: bool, default: Any, fname: str, arg: str
                 v = NOTHING
             else:
                 c, v = _parse_op(c, j, fname, arg)
-        if v is NOTHING and not c._closed and not c._puts and (c._buf is None or not len(c._buf)):
+        if v is NOTHING and peek and not c.takeable_hint():
             # Unlocked peek: nothing to take. A stale answer is harmless, as
-            # phase 2 repeats every op under the channel lock.
+            # phase 2 repeats every op under the channel lock. With a default
+            # there is no phase 2, so every op is tried under its lock: a stale
+            # peek would report "nothing ready" while something was.
             tried.append((j, c, v))
             continue
-        r = c._take(NONBLOCKING, False) if v is NOTHING else c._put(v, NONBLOCKING, False)
+        r = c.take_with(NONBLOCKING, False) if v is NOTHING else c.put_with(NONBLOCKING, v, False)
         if r is not NOT_READY:
             return r, c, j
         tried.append((j, c, v))
     if default is not NOTHING:
         return default, DEFAULT, -1
     # Phase 2: nothing was ready; register on every port (the same order) and wait.
-    flag = Flag()
-    g = getcurrent()
-    if g.__class__ is GoTask:
-        done = _register(tried, flag, g)
-        return g.park() if done is None else done
-    w = thread_waiter()
-    try:
-        done = _register(tried, flag, w)
-        return w.wait() if done is None else done
-    except BaseException:  # interrupted (Ctrl-C) while registering or blocked
-        w.withdraw(flag)
-        raise
+    flag = Flag(tried)
+    return suspend(ALTS, flag, _register, tried, flag)  # type: ignore[no-any-return]
 
 
-def _register(tried: List[Tuple[int, Chan, Any]], flag: Flag, resumer: Any) -> Optional[Tuple[Any, Chan, int]]:
+def _register(resumer: Any, tried: List[Tuple[int, Chan[Any], Any]], flag: Flag) -> Any:
     """Register every op of an alts with its shared `flag`: its result if one completed at once,
-    else None (wait for `resumer` to be woken: one registration has completed or will)."""
+    else PENDING (`resumer` will be woken: one registration has completed or will)."""
     for j, c, v in tried:
         w = AltWaiter(flag, resumer, c, j)
         try:
-            r = c._take(w) if v is NOTHING else c._put(v, w)
+            r = c.take_with(w) if v is NOTHING else c.put_with(w, v)
         except TooManyPendingError:
             if flag.commit():
                 raise  # nothing completed: earlier registrations are now inert
-            return None  # a registration already completed: its result is on the way
+            return PENDING  # a registration already completed: its result is on the way
         if r is PENDING:
             if not flag.active:
-                return None
+                return PENDING
             continue
         return r, c, j
-    return None
+    return PENDING
 
 
 def alts(ops: Sequence[Any], *, priority: bool = False, default: Any = NOTHING) -> Tuple[Any, Any]:

@@ -8,17 +8,16 @@ from __future__ import annotations
 
 import contextvars
 import functools
-import threading
-from collections import deque
-from typing import Any, Callable, Deque, TypeVar
+from typing import Any, Callable, ParamSpec, TypeVar
 
 from .channel import Chan, result_chan
 from .errors import report_exception
-from .hub import hubs, spawn
+from .runtime import current_runtime
 
 __all__ = ["go", "go_fn", "go_on", "thread"]
 
-F = TypeVar("F", bound=Callable[..., Any])
+P = ParamSpec("P")
+T = TypeVar("T")
 
 
 def _check_fn(fname: str, fn: Any) -> None:
@@ -26,7 +25,7 @@ def _check_fn(fname: str, fn: Any) -> None:
         raise TypeError(f"{fname}: fn must be callable, got {fn!r}")
 
 
-def go(fn: Callable[..., Any], *args: Any, **kwargs: Any) -> Chan[Any]:
+def go(fn: Callable[P, T], *args: P.args, **kwargs: P.kwargs) -> Chan[T]:
     """Run `fn(*args, **kwargs)` as a go block; returns a channel of its result.
 
     Inside the go block `take`, `put` and `alts` park it (at any call depth)
@@ -38,22 +37,23 @@ def go(fn: Callable[..., Any], *args: Any, **kwargs: Any) -> Chan[Any]:
     """
     _check_fn("go", fn)
     ch = result_chan()
-    spawn(fn, args, kwargs, ch)
+    current_runtime().spawn(fn, args, kwargs, ch)
     return ch
 
 
-def go_on(hub_index: int, fn: Callable[..., Any], *args: Any, **kwargs: Any) -> Chan[Any]:
+def go_on(hub_index: int, fn: Callable[P, T], *args: P.args, **kwargs: P.kwargs) -> Chan[T]:
     """Like `go`, pinned to hub number `hub_index` (for benchmarks and placement tests)."""
     _check_fn("go_on", fn)
-    pool = hubs()
+    rt = current_runtime()
+    pool = rt.hubs
     if isinstance(hub_index, bool) or not isinstance(hub_index, int) or not 0 <= hub_index < len(pool):
         raise ValueError(f"go_on: hub_index must be an int in range({len(pool)}), got {hub_index!r}")
     ch = result_chan()
-    spawn(fn, args, kwargs, ch, pool[hub_index])
+    rt.spawn(fn, args, kwargs, ch, pool[hub_index])
     return ch
 
 
-def go_fn(fn: F) -> Callable[..., Chan[Any]]:
+def go_fn(fn: Callable[P, T]) -> Callable[P, Chan[T]]:
     """Decorator: calling the decorated function spawns it as a go block and returns its channel.
 
     >>> @go_fn
@@ -64,62 +64,21 @@ def go_fn(fn: F) -> Callable[..., Chan[Any]]:
     _check_fn("go_fn", fn)
 
     @functools.wraps(fn)
-    def spawner(*args: Any, **kwargs: Any) -> Chan[Any]:
+    def spawner(*args: P.args, **kwargs: P.kwargs) -> Chan[T]:
         return go(fn, *args, **kwargs)
 
     return spawner
 
 
-class _ThreadPool:
-    """A growing pool of reusable daemon threads, like core.async's `thread` pool.
-
-    A submitted job runs on an idle worker if there is one, else on a new
-    thread; a worker idle for `idle_timeout` seconds exits.
-    """
-
-    def __init__(self, idle_timeout: float = 60.0) -> None:
-        self._lock = threading.Lock()
-        self._jobs: Deque[Callable[[], None]] = deque()
-        self._ready = threading.Condition(self._lock)
-        self._idle = 0
-        self._count = 0
-        self._idle_timeout = idle_timeout
-
-    def submit(self, job: Callable[[], None]) -> None:
-        with self._lock:
-            self._jobs.append(job)
-            if self._idle > len(self._jobs) - 1:
-                self._ready.notify()
-                return
-            self._count += 1
-            name = f"gochan-thread-{self._count}"
-        threading.Thread(target=self._work, name=name, daemon=True).start()
-
-    def _work(self) -> None:
-        while True:
-            with self._lock:
-                while not self._jobs:
-                    self._idle += 1
-                    notified = self._ready.wait(self._idle_timeout)
-                    self._idle -= 1
-                    if not notified and not self._jobs:
-                        return
-                job = self._jobs.popleft()
-            job()
-
-
-_pool = _ThreadPool()
-
-
-def thread(fn: Callable[..., Any], *args: Any, **kwargs: Any) -> Chan[Any]:
+def thread(fn: Callable[P, T], *args: P.args, **kwargs: P.kwargs) -> Chan[T]:
     """Run `fn(*args, **kwargs)` on a pooled OS thread; returns a channel of its result.
 
     Use it for blocking I/O and CPU-bound work, which would stall a hub. In
     the thread, `take`/`put`/`alts` block. The body sees a copy of the
-    caller's contextvars.
+    caller's contextvars. Never blocks the caller to start an OS thread.
     """
     _check_fn("thread", fn)
-    ch = result_chan()
+    ch: Chan[T] = result_chan()
     ctx = contextvars.copy_context()
 
     def job() -> None:
@@ -128,7 +87,7 @@ def thread(fn: Callable[..., Any], *args: Any, **kwargs: Any) -> Chan[Any]:
             result = ctx.run(fn, *args, **kwargs)
         except BaseException as exc:
             report_exception(exc)
-        ch._deliver_result(result)
+        ch.deliver_result(result)
 
-    _pool.submit(job)
+    current_runtime().pool.submit(job)
     return ch

@@ -2,86 +2,22 @@
 
 Each hub keeps a timer wheel of 0.25 ms ticks, fired from its loop; nothing wakes while nothing is due.
 """
-# Design (CPython 3.11, this project's loaded 2-core machine; `python -m bench.timers_bench`)
-#
-# Chosen: a two-level timer wheel per hub, fired by the hub loop (`Hub.timer_hook`).
-# - Near level: 0.25 ms buckets (a dict keyed by tick, plus a heap of the
-#   ticks that have a bucket, so the next expiry is the heap's top and an
-#   empty tick costs nothing: no ticking, no wake-up while nothing is due). A
-#   bucket closes when the clock reaches its *latest* deadline: never early,
-#   at most one tick late, and a lone timeout closes at its exact deadline
-#   (quiet p50 lateness 0.14 ms; asyncio, gevent and trio round up to their
-#   clock and sit at 0.6-0.8 ms). With 1 ms ticks, timeouts sharing a bucket
-#   with a later one made up the tail: quiet p99 0.92-1.13 ms, now 0.44-0.58
-#   ms. A finer tick can wake an idle hub more often (at most once a tick,
-#   only while timeouts are due that densely); near arming costs about the
-#   same (more buckets, each smaller).
-# - Far level: deadlines >= 2.048 s away go into 1.024 s buckets, moved into
-#   the near level one span early, at most 2,048 per hub pass. Arming far is
-#   an append to one of a few hot lists, so arm cost is flat: 1.15 / 1.16 /
-#   1.17 us at 1k / 100k / 1M live (random 1..60 s). With one level it was
-#   1.6 / 2.0 / 2.3 us (ratio 1.4-1.6, cache misses on 60,000 cold buckets).
-# - Each timeout is its own channel (no sharing): a shared channel would hit
-#   the 1,024 pending-takes limit, and channels cannot be exempted from here.
-#   Cost: `Chan()` is 0.34 us of the 1.15 us, ~290 B per live timeout.
-# - The hub's thread owns the wheel, so a go block arms with no lock.
-#   Another thread appends to a locked `incoming` list and nudges the hub;
-#   the first arm after each hub pass pays the nudge (thread arm: 2.2 us).
-#   Locking every arm instead cost ~0.2-0.5 us more per arm.
-# - The nudge posts a do-nothing go block rather than calling `Hub.poke()`:
-#   a poke landing after the hook returned and before the hub set `sleeping`
-#   was lost, and the hub then slept to its old deadline, or for ever
-#   (reproduced: a thread looping on `take(timeout(0.05))` hung after 223
-#   rounds with one hub; see tests/test_timers.py). `poke()` now records a
-#   poke that lands while the hub is awake (`Hub.poked`); the post stays.
-# - Bursts: one call of the hook closes at most BATCH (256) timeouts, so a
-#   hub pass stays short (~0.4 ms). The go blocks they wake queue in the
-#   hub's timer lane (`Hub.timerq`: the hook closes with the hub's `runq`
-#   pointed at it), and while that lane has work the hub gives it two go
-#   blocks for each one of the run queue (`hub.TIMER_SHARE`). So timeouts
-#   close on time however long the run queue is, and a 100,000-timeout burst
-#   costs a runnable go block a few turns: in the bench an unrelated
-#   ping-pong pair paused at most ~2 ms and made ~27,000 round trips during
-#   the burst (~2,500 before). With one turn each the pair made ~52,000, but
-#   under a spawn flood a timer backlog then drained only as fast as new
-#   timeouts came due (collector off: wake p50 12-24 ms against 3-4 ms).
-#   The first design had one queue, and the hook closed only as many as the
-#   hub had run since its last call, so that timeouts never grew it: under a
-#   flood of 100,000 spawns closing then merely kept pace with arming, a
-#   backlog (a GC pause, a GIL hand-off) never drained (fire p50 34 ms, p99
-#   245 ms), and a woken sleeper queued behind every unstarted spawn (wake
-#   p50 2.4 s). With the lane: fire p50 ~2 ms, wake p50 ~6 ms.
-#   Also rejected: closing 1,000 per pass into the one queue (buried the
-#   unrelated go block behind the whole burst, 1.3-3 s); a floor of 8
-#   closes per pass (burst pause 240-440 ms).
-#
-# Rejected: one timer thread for all hubs (measured with the same wheel, in
-# bench/timers_bench.py `tt_*`). Arming costs more (1.7 us against 1.0, a
-# lock and an append) and quiet lateness is no better (p50 0.26 ms against
-# 0.18), and the thread cannot see a hub's queues: every wake is a
-# cross-thread post into the run queue, so a 100,000 burst paused the
-# unrelated go block for most of the burst (830 ms against 1.8 ms), and under
-# the spawn flood the woken sleepers waited behind the spawns (wake p50 2.6 s
-# against 5.7 ms; fire p50 7.4 ms against 2.1). One more thread also competes
-# for the GIL. (The 02:03 UTC run of BENCHMARKS.md.)
-# Also rejected: a ticking hashed wheel (Netty: 1,000 wake-ups/s idle); a
-# heap of (deadline, seq, chan) (an allocation and an O(log n) pop per
-# timeout); core.async's shared 10 ms windows (late by up to 10 ms, and the
-# pending-takes limit).
-#
-# Known limits (not the wheel's): every figure sits on the interpreter. A full
-# garbage collection stops every thread, and with 100,000 live go blocks one
-# takes 70-140 ms on CPython 3.11 (each go block is 7-9 tracked objects:
-# greenlet, context, channels, locks); timeouts due meanwhile close when it
-# ends. Under the bench's 100,000-spawn flood two or three land while the
-# timeouts fire: fire p99 75-95 ms, against 4.4-5.0 ms with the collector off
-# or tuned by the application (bench/timers_bench.py `load_nogc`,
-# `load_gctuned`). A hub woken for a timeout must take the GIL, which another
-# thread computing holds for up to the switch interval (5 ms). Timeouts on a
-# hub that a go block holds (a CPU loop) close when it parks.
+# Why this shape (the measurements are in DESIGN.md, "Timers"):
+# - A two-level wheel per hub, fired by a hub hook: go blocks arm with no
+#   lock, and a burst's wakes queue in the hub's timer lane, which takes
+#   turns with its run queue, so neither a burst nor a spawn flood buries
+#   the other. A lone timeout closes at its exact deadline, others at most a
+#   0.25 ms tick late; an empty tick costs nothing (no ticking while idle).
+# - Timeouts armed outside go blocks (plain threads) go to one timer thread
+#   with the same wheel, so they fire on time whatever a hub is doing (a go
+#   block hogging a hub held them back by seconds).
+# - Each timeout is its own channel: a shared one would hit the 1,024
+#   pending-takes limit.
+# - Rejected: one timer thread for go blocks too (every wake a cross-thread
+#   post; bursts stalled unrelated go blocks), a ticking hashed wheel, a heap
+#   of (deadline, chan), core.async's shared 10 ms windows.
 from __future__ import annotations
 
-import contextvars
 import math
 import threading
 from heapq import heappop, heappush
@@ -93,10 +29,12 @@ from greenlet import getcurrent
 
 from .channel import Chan
 from .errors import report_exception
-from .hub import GoTask, Hub, Spawn, hubs, this_hub
-from .ops import take
+from .hub import GoTask, Hub, current_hub
+from .protocols import SLEEP
+from .runtime import Runtime, current_runtime, hubs
+from .suspend import suspend
 
-__all__ = ["timeout", "sleep", "TimerWheel", "wheels", "TICK", "BATCH"]
+__all__ = ["timeout", "sleep", "TimerWheel", "TimerThread", "hub_wheel", "wheels", "TICK", "BATCH"]
 
 #: Near buckets per second of the monotonic clock: a tick is 0.25 ms.
 TICKS_PER_S = 4000.0
@@ -138,14 +76,14 @@ class TimerWheel:
     timeout is an append to one of a few hot lists, whether 1,000 or
     1,000,000 timeouts are live.
 
-    Ownership: everything but `lock` and `incoming` belongs to the hub's
-    thread (go blocks and the hub loop arm with `add`/`add_far`, no lock).
-    Other threads arm with `add_from`, which appends to `incoming` under
-    `lock` and nudges the hub; the hub takes `incoming` in on its next pass.
+    Ownership: everything but `lock` and `incoming` belongs to the owner's
+    thread (a hub's: go blocks and the hub loop arm with `add`/`add_far`, no
+    lock; or the timer thread's). Other threads arm with `add_from`, which
+    appends to `incoming` under `lock`; the owner takes it in on its next pass.
     """
 
     __slots__ = ("hub", "buckets", "ticks", "next", "firing", "fpos",
-                 "far", "far_keys", "far_next", "moving", "mpos", "lock", "incoming", "_nudge")
+                 "far", "far_keys", "far_next", "moving", "mpos", "lock", "incoming")
 
     def __init__(self, hub: Optional[Hub]) -> None:
         self.hub = hub
@@ -164,8 +102,6 @@ class TimerWheel:
         self.mpos = 0
         self.lock = threading.Lock()
         self.incoming: List[Any] = []  # deadline, chan, deadline, chan, ... armed by other threads
-        # A do-nothing go block posted to the hub to make it run a pass (see `nudge`).
-        self._nudge = Spawn(_noop, (), {}, contextvars.Context(), None)
 
     def add(self, deadline: float, ch: Chan) -> bool:
         """Arm `ch` to close at `deadline` (monotonic seconds), in the near level.
@@ -209,27 +145,21 @@ class TimerWheel:
         lst.append(ch)
         return False
 
-    def add_from(self, deadline: float, ch: Chan) -> None:
-        """Arm `ch` from a thread that does not own the wheel: the hub takes it on its next pass."""
+    def add_from(self, deadline: float, ch: Chan[Any]) -> bool:
+        """Arm `ch` from a thread that does not own the wheel: the owner takes it in on its next pass.
+
+        Returns True if it is the first since the owner last looked (the
+        caller must then make sure it looks again; a hub's wheel does that
+        itself).
+        """
         with self.lock:
             incoming = self.incoming
             incoming.append(deadline)
             incoming.append(ch)
             first = len(incoming) == 2
-        if first:  # the first since the hub last looked: make sure it looks again
-            self.nudge()
-
-    def nudge(self) -> None:
-        """Make the hub run a pass (and so call `hook`), even if it is about to sleep.
-
-        `Hub.poke()` would be lost if it landed after `hook` returned and
-        before the hub set its `sleeping` flag (the hub then sleeps to its old
-        deadline, or for ever); a post is not lost, as the hub re-checks its
-        inbox under the inbox lock before sleeping.
-        """
-        hub = self.hub
-        if hub is not None:
-            hub.post(self._nudge, None)
+        if first and self.hub is not None:
+            self.hub.call(_noop)  # a post, never lost (a poke racing the hub's sleep once was)
+        return first
 
     def hook(self) -> Optional[float]:
         """`Hub.timer_hook`: close what is due; seconds until the next deadline, or None if none.
@@ -267,12 +197,7 @@ class TimerWheel:
         # The go blocks a batch wakes queue in the hub's timer lane, which
         # takes turns with its run queue (see Hub._loop): closing a burst
         # promptly never buries a runnable go block behind it.
-        runq = hub.runq
-        hub.runq = hub.timerq
-        try:
-            self._close(out)
-        finally:
-            hub.runq = runq
+        hub.in_timer_lane(self._close, out)
         return self._after(out, now)
 
     @staticmethod
@@ -382,23 +307,65 @@ class TimerWheel:
                 f"far_spans={len(self.far_keys)} next {when}>")
 
 
-_wheels: List[TimerWheel] = []
 _wheels_lock = threading.Lock()
-_next_wheel = 0
+
+
+def hub_wheel(hub: Hub) -> TimerWheel:
+    """`hub`'s timer wheel, made and hooked into its loop on first use."""
+    w: Optional[TimerWheel] = hub.services.get(TimerWheel)
+    if w is None:
+        with _wheels_lock:
+            w = hub.services.get(TimerWheel)
+            if w is None:
+                w = hub.services[TimerWheel] = TimerWheel(hub)
+                hub.add_hook(w.hook)
+    return w
 
 
 def wheels() -> List[TimerWheel]:
-    """One wheel per hub (index = hub index), installed as the hubs' timer hooks on first use."""
-    if _wheels:
-        return _wheels
-    pool = hubs()
-    with _wheels_lock:
-        if not _wheels:
-            made = [TimerWheel(h) for h in pool]
-            for h, w in zip(pool, made):
-                h.timer_hook = w.hook
-            _wheels.extend(made)
-    return _wheels
+    """The current runtime's hub wheels, index = hub index (for tests and benchmarks)."""
+    return [hub_wheel(h) for h in hubs()]
+
+
+class TimerThread:
+    """Fires the timeouts armed outside go blocks (plain threads), on a thread of its own.
+
+    A runtime service (made on the first such timeout): a hub may be held by
+    a go block that does not park, and a thread's timeout must not wait for
+    it. Its wheel is the hubs' `TimerWheel`, fed through `add_from`.
+    """
+
+    def __init__(self, rt: Optional[Runtime] = None) -> None:
+        self.wheel = TimerWheel(None)
+        self.cond = threading.Condition(threading.Lock())
+        self.stopped = False
+        self.thread = threading.Thread(target=self._run, name="gochan-timers", daemon=True)
+        self.thread.start()
+
+    def add(self, deadline: float, ch: Chan[Any]) -> None:
+        if self.wheel.add_from(deadline, ch):
+            with self.cond:
+                self.cond.notify()
+
+    def _run(self) -> None:
+        wheel = self.wheel
+        while not self.stopped:
+            try:
+                delay = wheel.hook()
+            except BaseException as exc:  # a bug in gochan; keep the timers going
+                report_exception(exc)
+                delay = 0.001
+            with self.cond:
+                if self.stopped or wheel.incoming or delay == 0.0:
+                    continue
+                self.cond.wait(delay)
+
+    def stop(self, deadline: float) -> None:
+        with self.cond:
+            self.stopped = True
+            self.cond.notify()
+        if self.thread is not threading.current_thread():
+            self.thread.join(max(0.0, deadline - monotonic()))
 
 
 _NOT_A_NUMBER = "timeout: ms must be an int or float number of milliseconds, got {!r}"
@@ -443,36 +410,30 @@ def timeout(ms: float) -> Chan[Any]:
     else:
         delay = _delay(ms)
         deadline = monotonic() + delay if delay else 0.0
-    ch: Chan[Any] = Chan()
+    ch: Chan[Any] = Chan(None, None, None, "timeout")
     g = getcurrent()
     if g.__class__ is GoTask:
-        try:
-            wheel = _wheels[g.hub.index]
-        except IndexError:
-            wheel = wheels()[g.hub.index]
+        hub = g.hub  # type: ignore[attr-defined]
+        wheel = hub.services.get(TimerWheel) or hub_wheel(hub)
         # On the hub's own thread: its next pass sees the new deadline.
         if delay < FAR:
             wheel.add(deadline, ch)
         else:
             wheel.add_far(deadline, ch)
         return ch
-    pool = _wheels or wheels()
-    hub = this_hub()
+    hub = current_hub()
     if hub is not None:
         # The hub loop itself (a callback of a timeout it is closing): the owner, but
         # outside a go block, so make sure the loop looks again before it sleeps.
-        wheel = pool[hub.index]
+        wheel = hub_wheel(hub)
         if (wheel.add if delay < FAR else wheel.add_far)(deadline, ch):
-            wheel.nudge()
+            hub.poke()
         return ch
-    global _next_wheel
-    i = _next_wheel  # a racy round-robin hint: a lost update only skews placement
-    _next_wheel = (i + 1) % len(pool)
-    pool[i % len(pool)].add_from(deadline, ch)
+    current_runtime().service(TimerThread, TimerThread).add(deadline, ch)
     return ch
 
 
 def sleep(ms: float) -> None:
     """Wait `ms` milliseconds: parks a go block, blocks a thread. `take(timeout(ms))`."""
-    c = timeout(ms)  # named `c`: dump() shows the channel a go block sleeps on
-    take(c)
+    c = timeout(ms)
+    suspend(SLEEP, c, c.take_with)

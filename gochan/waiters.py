@@ -23,26 +23,34 @@ so completing an alts costs O(1), not O(ports).
 """
 from __future__ import annotations
 
+import os
 import threading
-from typing import Any, Callable, Optional
+import weakref
+from typing import Any, Callable, List, Optional, Sequence, Tuple
 
 from .errors import report_exception
 
 __all__ = ["Flag", "AltWaiter", "ThreadWaiter", "CallbackWaiter", "NONBLOCKING", "commit_pair",
-           "OK", "OTHER_DEAD", "SELF_DEAD", "SAME"]
+           "thread_waiter", "blocked_threads", "OK", "OTHER_DEAD", "SELF_DEAD", "SAME"]
 
 # Outcomes of commit_pair.
 OK, OTHER_DEAD, SELF_DEAD, SAME = 0, 1, 2, 3
 
 
 class Flag:
-    """The shared commit flag of one alts: active until one of its operations completes."""
+    """The shared commit flag of one alts: active until one of its operations completes.
 
-    __slots__ = ("lock", "active")
+    It is also what a parked alts waits on (its park reason, see
+    `protocols.Withdrawable`): `ports` lists the alts' `(index, port, value)`
+    registrations, so `dump()` and the reaper see every port.
+    """
 
-    def __init__(self) -> None:
+    __slots__ = ("lock", "active", "registered")
+
+    def __init__(self, registered: Sequence[Tuple[int, Any, Any]] = ()) -> None:
         self.lock = threading.Lock()
         self.active = True
+        self.registered = registered
 
     def commit(self) -> bool:
         """Atomically deactivate; True if this call did it (the operation may complete)."""
@@ -55,9 +63,12 @@ class Flag:
         lock.release()
         return False
 
-    def _withdraw(self, waiter: Any) -> bool:
-        """Cancel the whole alts (see `ThreadWaiter.withdraw`): True if none of its operations completed."""
+    def withdraw(self, waiter: Any) -> bool:
+        """Take the whole alts back: True if none of its operations completed (all are inert now)."""
         return self.commit()
+
+    def ports(self) -> List[Any]:
+        return [port for _, port, _ in self.registered]
 
 
 def commit_pair(own: Optional[Flag], other: Optional[Flag]) -> int:
@@ -113,25 +124,36 @@ class ThreadWaiter:
     """How an ordinary thread waits: a lock held by default, released by `wake`.
 
     Each thread reuses one (see `thread_waiter`); a thread waits for at most
-    one operation at a time.
+    one operation at a time. While it waits, `op` and `waiting` hold its park
+    reason (`protocols.TAKE`/`PUT`/`ALTS` and the channel or alts flag), which
+    `dump()` reads; `thread` is the thread's name.
     """
 
-    __slots__ = ("lock", "value", "what")
+    __slots__ = ("lock", "value", "op", "waiting", "thread", "ident", "__weakref__")
     flag = None
 
     def __init__(self) -> None:
         self.lock = threading.Lock()
         self.lock.acquire()
         self.value: Any = None
-        self.what = ""
+        self.op = ""
+        self.waiting: Any = None
+        self.thread = threading.current_thread().name
+        self.ident = threading.get_ident()
 
     def wake(self, value: Any) -> None:
         self.value = value
         self.lock.release()
 
-    def wait(self) -> Any:
+    def wait(self, op: str, waiting: Any) -> Any:
         """Block until `wake`; returns its value. See `withdraw` for what an interrupt leaves."""
-        self.lock.acquire()
+        self.op = op
+        self.waiting = waiting
+        try:
+            self.lock.acquire()
+        finally:
+            self.op = ""
+            self.waiting = None
         value = self.value
         self.value = None
         return value
@@ -140,7 +162,7 @@ class ThreadWaiter:
         """After an exception (Ctrl-C) cut short the operation this waiter was for: take it back.
 
         `pending` is what the thread waited on: the channel of a take or put,
-        or the `Flag` of an alts. `pending._withdraw(self)` removes a take or
+        or the `Flag` of an alts. `pending.withdraw(self)` removes a take or
         put still queued (or deactivates the alts): the operation never
         happened, so no value is handed to a thread that has moved on and
         none is delivered by a put that raised. If it cannot be withdrawn, it
@@ -149,20 +171,42 @@ class ThreadWaiter:
         way a wake may still come, so the thread retires this waiter and
         blocks on a fresh one from now on.
         """
-        if not pending._withdraw(self):
-            _tls.waiter = ThreadWaiter()
+        if not pending.withdraw(self):
+            _tls.waiter = _new_thread_waiter()
 
 
 _tls = threading.local()
+#: Every thread's waiter, for `dump()` (a thread's entry goes with the thread).
+_thread_waiters: "weakref.WeakSet[ThreadWaiter]" = weakref.WeakSet()
+_registry_lock = threading.Lock()
+
+
+def _new_thread_waiter() -> ThreadWaiter:
+    w = ThreadWaiter()
+    with _registry_lock:
+        _thread_waiters.add(w)
+    return w
 
 
 def thread_waiter() -> ThreadWaiter:
     """The calling thread's reusable waiter."""
     try:
-        return _tls.waiter
+        return _tls.waiter  # type: ignore[no-any-return]
     except AttributeError:
-        w = _tls.waiter = ThreadWaiter()
+        w = _tls.waiter = _new_thread_waiter()
         return w
+
+
+def blocked_threads() -> List[ThreadWaiter]:
+    """The waiters of threads blocked in a gochan operation right now (a snapshot, for `dump()`)."""
+    with _registry_lock:
+        waiters = list(_thread_waiters)
+    return [w for w in waiters if w.op]
+
+
+def thread_waiters_exist() -> bool:
+    """True once any thread has waited on a channel (fork handling needs to know)."""
+    return bool(_thread_waiters)
 
 
 class CallbackWaiter:
@@ -204,3 +248,12 @@ class _NonBlocking:
 
 
 NONBLOCKING = _NonBlocking()
+
+
+def _reset_after_fork() -> None:
+    global _registry_lock
+    _registry_lock = threading.Lock()  # another thread of the parent may have held it
+
+
+if hasattr(os, "register_at_fork"):
+    os.register_at_fork(after_in_child=_reset_after_fork)

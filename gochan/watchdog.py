@@ -1,16 +1,19 @@
 """The blocking detector: reports a go block that holds its hub for too long, with its stack, once.
 
 A go block that never parks (a CPU loop, `time.sleep`, blocking I/O) stalls
-every go block on its hub. A watchdog thread checks each hub every half
-threshold: a hub that is awake and has not been back to its loop
-(`hub.passes` unchanged) for longer than the threshold is running one go
-block the whole time (go-to-go switches return to the loop every 64 at most).
-The stack of the hub's thread is then logged to the `gochan` logger as a
-warning, once per stall.
-
-While every hub sleeps the watchdog rests on an event that a waking hub sets,
-so an idle process stays idle. Threshold: `GOCHAN_BLOCKING_MS` (default
-1000; 0 disables) or `set_blocking_threshold(ms)`.
+every go block on its hub. A watchdog thread (a runtime service) samples
+each hub every half threshold. A hub that is awake and has not been back
+to its loop (`Hub.passes` unchanged; go-to-go switches return to it every
+64 at most) is running one go block the whole time, if it could run at all:
+- its thread used `threshold` of CPU time meanwhile (a CPU loop), or
+- `threshold` of wall time passed while the rest of the process was mostly
+  idle (a blocking call: the hub was not waiting for the GIL).
+A hub that merely waited for the GIL, because other threads computed, is
+never blamed (with 64 busy threads, go blocks that park every millisecond
+were). The stack of the hub's thread is logged to the `gochan` logger as a
+warning, once per stall. While every hub sleeps the watchdog rests.
+Threshold: `GOCHAN_BLOCKING_MS` (default 1000; 0 disables) or
+`set_blocking_threshold(ms)`.
 """
 from __future__ import annotations
 
@@ -19,74 +22,99 @@ import sys
 import threading
 import time
 import traceback
-from typing import Any, Callable, Dict, Optional, Tuple
+from typing import Any, Callable, Dict, List, Optional, Tuple
 
-from . import hub as _hub
 from .errors import logger
+from .hub import Hub, go_frames
+from .runtime import Runtime, on_start, peek_runtime
 
 __all__ = ["set_blocking_threshold", "Watchdog"]
 
 DEFAULT_MS = 1000.0
+#: Above this share of one core used by other threads over the window, a hub that
+#: did not run may have been waiting for the GIL: wall time alone does not blame it.
+BUSY_SHARE = 0.5
+
+Report = Callable[[int, float, str], None]
+
+
+def _cpu_clock(hub: Hub) -> Optional[int]:
+    ident = hub.thread.ident
+    try:
+        return time.pthread_getcpuclockid(ident) if ident is not None else None  # type: ignore[attr-defined]
+    except (AttributeError, OSError):  # not on this platform
+        return None
 
 
 class Watchdog:
-    """Samples the hubs; see the module docstring."""
+    """Samples one runtime's hubs; see the module docstring."""
 
-    def __init__(self, threshold_ms: float, report: Optional[Callable[[int, float, str], None]] = None) -> None:
+    def __init__(self, hubs: List[Hub], threshold_ms: float, report: Optional[Report] = None) -> None:
+        self.hubs = hubs
         self.threshold = threshold_ms / 1000.0
         self.report = report or _log
         self.activity = threading.Event()
         self.resting = False
         self.stopped = False
         self._thread = threading.Thread(target=self._run, name="gochan-watchdog", daemon=True)
+        for h in hubs:
+            h.on_wake = self._hub_woke
 
     def start(self) -> None:
         self._thread.start()
 
-    def stop(self) -> None:
+    def stop(self, deadline: float) -> None:
         self.stopped = True
         self.activity.set()
+        for h in self.hubs:
+            if h.on_wake == self._hub_woke:
+                h.on_wake = None
+
+    def _hub_woke(self) -> None:
+        if self.resting:
+            self.activity.set()
 
     def _run(self) -> None:
-        last: Dict[int, Tuple[int, float]] = {}  # hub index -> (passes, when first seen)
+        # hub index -> (passes, wall, hub cpu, process cpu) when that pass count was first seen
+        first: Dict[int, Tuple[int, float, float, float]] = {}
         reported: Dict[int, int] = {}  # hub index -> the passes value already reported
+        clocks = {h.index: _cpu_clock(h) for h in self.hubs}
         period = self.threshold / 2
+        hubs = self.hubs
         while not self.stopped:
-            hubs = list(_hub._hubs)
-            if hubs and all(h.sleeping for h in hubs):
+            if all(h.sleeping for h in hubs):
                 self.activity.clear()
                 self.resting = True
                 if all(h.sleeping for h in hubs):  # re-check: a hub may have woken meanwhile
                     self.activity.wait()
                 self.resting = False
                 self.activity.clear()
-                last.clear()
+                first.clear()
                 continue
             time.sleep(period)
+            if self.stopped:
+                return
             now = time.monotonic()
+            proc = time.process_time()
             for h in hubs:
+                clock = clocks[h.index]
+                cpu = time.clock_gettime(clock) if clock is not None else 0.0
                 passes = h.passes
-                seen = last.get(h.index)
+                seen = first.get(h.index)
                 if h.sleeping or h.stopping or seen is None or seen[0] != passes:
-                    last[h.index] = (passes, now)
+                    first[h.index] = (passes, now, cpu, proc)
                     continue
-                held = now - seen[1]
-                if held >= self.threshold and reported.get(h.index) != passes:
+                wall = now - seen[1]
+                hub_cpu = cpu - seen[2]
+                others = (proc - seen[3]) - hub_cpu
+                hogging = clock is not None and hub_cpu >= self.threshold
+                blocked = wall >= self.threshold and others < BUSY_SHARE * wall
+                if (hogging or blocked) and reported.get(h.index) != passes:
                     frame = sys._current_frames().get(h.ident or -1)
-                    if not _in_go_block(frame):
+                    if not go_frames(frame):
                         continue  # the hub loop itself, e.g. woken but waiting for the GIL
                     reported[h.index] = passes
-                    stack = "".join(traceback.format_stack(frame))
-                    self.report(h.index, held, stack)
-
-
-def _in_go_block(frame: Any) -> bool:
-    run = _hub._go_loop.__code__
-    while frame is not None:
-        if frame.f_code is run:
-            return True
-        frame = frame.f_back
-    return False
+                    self.report(h.index, wall, "".join(traceback.format_stack(frame)))
 
 
 def _log(hub_index: int, seconds: float, stack: str) -> None:
@@ -94,33 +122,48 @@ def _log(hub_index: int, seconds: float, stack: str) -> None:
                    " use gochan.thread for blocking work. Its stack:\n%s", hub_index, seconds * 1000, stack)
 
 
-def set_blocking_threshold(ms: Optional[float],
-                           report: Optional[Callable[[int, float, str], None]] = None) -> None:
+_setting: Optional[Tuple[Optional[float], Optional[Report]]] = None  # None: GOCHAN_BLOCKING_MS
+
+
+def set_blocking_threshold(ms: Optional[float], report: Optional[Report] = None) -> None:
     """Report a go block that holds its hub longer than `ms` milliseconds (None or 0: never).
 
     `report(hub_index, seconds, stack)` replaces the default, a warning on the
-    `gochan` logger.
+    `gochan` logger. Applies to the running runtime and to later ones.
     """
     if ms is not None and (isinstance(ms, bool) or not isinstance(ms, (int, float)) or ms < 0):
         raise ValueError(f"set_blocking_threshold: ms must be a number >= 0 or None, got {ms!r}")
     if report is not None and not callable(report):
         raise TypeError(f"set_blocking_threshold: report must be callable, got {report!r}")
-    old = _hub._watchdog
+    global _setting
+    _setting = (ms, report)
+    rt = peek_runtime()
+    if rt is not None:
+        _apply(rt)
+
+
+def _configured() -> Tuple[Optional[float], Optional[Report]]:
+    if _setting is not None:
+        return _setting
+    raw = os.environ.get("GOCHAN_BLOCKING_MS")
+    try:
+        return (DEFAULT_MS if raw is None else float(raw)), None
+    except ValueError:
+        raise ValueError(f"GOCHAN_BLOCKING_MS must be a number of milliseconds, got {raw!r}") from None
+
+
+def _apply(rt: Runtime) -> None:
+    """(Re)start `rt`'s watchdog with the configured threshold."""
+    ms, report = _configured()
+    with rt.lock:
+        old = rt.services.pop(Watchdog, None)
+        dog = Watchdog(rt.hubs, float(ms), report) if ms else None
+        if dog is not None:
+            rt.services[Watchdog] = dog
     if old is not None:
-        _hub._watchdog = None
-        old.stop()
-    if ms:
-        dog = Watchdog(float(ms), report)
-        _hub._watchdog = dog
+        old.stop(time.monotonic())
+    if dog is not None:
         dog.start()
 
 
-def start_default() -> None:
-    """Start the watchdog with `GOCHAN_BLOCKING_MS` (default 1000 ms) when the hubs start."""
-    raw = os.environ.get("GOCHAN_BLOCKING_MS")
-    try:
-        ms = DEFAULT_MS if raw is None else float(raw)
-    except ValueError:
-        raise ValueError(f"GOCHAN_BLOCKING_MS must be a number of milliseconds, got {raw!r}") from None
-    if _hub._watchdog is None and ms > 0:
-        set_blocking_threshold(ms)
+on_start(_apply)

@@ -140,7 +140,7 @@ def pending() -> Callable[[Any], Tuple[int, int]]:
 
 def nudge_hubs() -> None:
     """Make every hub thread run once (a greenlet dropped elsewhere is freed on its own thread)."""
-    from gochan.hub import hubs
+    from gochan.runtime import hubs
     from gochan.process import go_on
     for i in range(len(hubs())):
         assert gochan.take(go_on(i, lambda: True)) is True

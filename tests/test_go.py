@@ -37,7 +37,7 @@ from gochan import (
     take,
     thread,
 )
-from gochan.hub import hubs
+from gochan.runtime import hubs
 from gochan.process import go_on
 
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
@@ -935,10 +935,10 @@ def test_cross_hub_ping_pong() -> None:
 def test_pool_size_from_env() -> None:
     code = """
         import threading
-        import gochan, gochan.hub
+        import gochan, gochan.runtime
         from gochan import go, take
         idents = {take(go(threading.get_ident)) for _ in range(60)}
-        print(len(gochan.hub.hubs()), len(idents), all(t.daemon for t in threading.enumerate()
+        print(len(gochan.runtime.hubs()), len(idents), all(t.daemon for t in threading.enumerate()
               if t.ident in idents))
     """
     for size in ("1", "3"):
@@ -985,16 +985,16 @@ def test_idle_hub_does_not_spin() -> None:
     # in a fresh process, so no timers or go blocks of other tests are around
     r = run_python("""
         import time
-        import gochan.hub
+        import gochan.runtime
         from gochan import chan, go, take
         from gochan.process import go_on
         parked = [go(take, chan()) for _ in range(10)]
-        for i in range(len(gochan.hub.hubs())):
+        for i in range(len(gochan.runtime.hubs())):
             take(go_on(i, lambda: 1))
         time.sleep(0.05)
-        before = [h.passes for h in gochan.hub.hubs()]
+        before = [h.passes for h in gochan.runtime.hubs()]
         time.sleep(0.3)
-        after = [h.passes for h in gochan.hub.hubs()]
+        after = [h.passes for h in gochan.runtime.hubs()]
         print(max(a - b for a, b in zip(after, before)))
     """)
     assert r.returncode == 0, r.stderr

@@ -16,7 +16,7 @@ from typing import Callable
 
 import pytest
 
-from gochan import alts, chan, close, offer, poll, put, take
+from gochan import alts, chan, close, offer, poll, put, stats, take
 
 pytestmark = pytest.mark.timeout(30)
 
@@ -44,11 +44,11 @@ def main_thread_only() -> None:
 
 def test_interrupted_take_is_withdrawn() -> None:
     c = chan()
-    t = interrupt_when(lambda: bool(c._takes))
+    t = interrupt_when(lambda: stats(c).pending_takes > 0)
     with pytest.raises(KeyboardInterrupt):
         take(c)
     t.join()
-    assert not c._takes
+    assert stats(c).pending_takes == 0
     # Nobody takes any more: an unbuffered offer finds no taker (it used to vanish into the gone one).
     assert offer(c, 1) is None
     # The thread's own next operation works.
@@ -58,7 +58,7 @@ def test_interrupted_take_is_withdrawn() -> None:
 
 def test_interrupted_put_is_never_delivered() -> None:
     c = chan()
-    t = interrupt_when(lambda: bool(c._puts))
+    t = interrupt_when(lambda: stats(c).pending_puts > 0)
     with pytest.raises(KeyboardInterrupt):
         put(c, "lost?")
     t.join()
@@ -70,7 +70,7 @@ def test_interrupted_put_is_never_delivered() -> None:
 def test_interrupted_put_on_a_full_buffer_is_never_delivered() -> None:
     c = chan(1)
     put(c, 1)
-    t = interrupt_when(lambda: bool(c._puts))
+    t = interrupt_when(lambda: stats(c).pending_puts > 0)
     with pytest.raises(KeyboardInterrupt):
         put(c, 2)
     t.join()
@@ -80,7 +80,7 @@ def test_interrupted_put_on_a_full_buffer_is_never_delivered() -> None:
 
 def test_interrupted_alts_completes_none_of_its_operations() -> None:
     a, b = chan(), chan()
-    t = interrupt_when(lambda: bool(a._takes) and bool(b._puts))
+    t = interrupt_when(lambda: stats(a).pending_takes > 0 and stats(b).pending_puts > 0)
     with pytest.raises(KeyboardInterrupt):
         alts([a, (b, "x")])
     t.join()
@@ -94,14 +94,14 @@ def test_an_interrupt_between_registering_and_blocking_withdraws_too(monkeypatch
     """The signal can land after the take is queued and before the thread blocks."""
     from gochan.waiters import ThreadWaiter
 
-    def interrupted(self: ThreadWaiter) -> None:
+    def interrupted(self: ThreadWaiter, *reason: object) -> None:
         raise KeyboardInterrupt
 
     c, d = chan(), chan()
     monkeypatch.setattr(ThreadWaiter, "wait", interrupted)
     with pytest.raises(KeyboardInterrupt):
         take(c)
-    assert not c._takes
+    assert stats(c).pending_takes == 0
     with pytest.raises(KeyboardInterrupt):
         alts([d, (c, "x")])  # its registrations stay queued, inert, until purged
     monkeypatch.undo()

@@ -1,0 +1,233 @@
+"""The runtime: one object owning the hubs, the thread pool and the services that plug into them.
+
+Everything gochan starts (hub threads, `thread` workers, the timer thread,
+the watchdog) belongs to the current `Runtime`, created on first use. So
+`shutdown()` can stop all of it and a later use starts a fresh one, and a
+child process after `os.fork()` starts its own instead of waiting on threads
+that did not survive the fork.
+
+Modules that plug in (timers, reaper, watchdog, and next the I/O poller)
+register an `on_start` function, run for each new runtime, or a lazily made
+`service`; the runtime imports none of them, so the import graph has no
+circle.
+"""
+from __future__ import annotations
+
+import atexit
+import contextvars
+import gc
+import os
+import threading
+import time
+from typing import Any, Callable, Dict, List, Optional, Protocol, TypeVar
+
+from greenlet import getcurrent
+
+from .channel import Chan
+from .hub import GoTask, Hub, Spawn, current_hub
+from .threadpool import ThreadPool
+from .waiters import AltWaiter, ThreadWaiter, thread_waiters_exist
+
+__all__ = ["Runtime", "current_runtime", "peek_runtime", "on_start", "shutdown", "hubs", "pool_size"]
+
+_NO_KWARGS: dict = {}
+S = TypeVar("S", bound="Service")
+
+
+class Service(Protocol):
+    """A runtime-wide helper started on demand (the timer thread, the watchdog)."""
+
+    def stop(self, deadline: float) -> None: ...
+
+
+def pool_size() -> int:
+    """Number of hubs: `GOCHAN_POOL_SIZE` if set, else the measured default (see README)."""
+    raw = os.environ.get("GOCHAN_POOL_SIZE")
+    if raw is None:
+        return min(2, os.cpu_count() or 1)
+    try:
+        n = int(raw)
+    except ValueError:
+        raise ValueError(f"GOCHAN_POOL_SIZE must be a positive int, got {raw!r}") from None
+    if n < 1:
+        raise ValueError(f"GOCHAN_POOL_SIZE must be a positive int, got {raw!r}")
+    return n
+
+
+class Runtime:
+    """The hubs, the `thread` pool and the services of one process (see the module docstring)."""
+
+    def __init__(self, size: Optional[int] = None) -> None:
+        n = pool_size() if size is None else size
+        self.hubs: List[Hub] = [Hub(i) for i in range(n)]
+        self.pool = ThreadPool()
+        self.services: Dict[Any, Service] = {}
+        self.lock = threading.Lock()
+        self.pid = os.getpid()
+        self.closed = False
+        self._next_hub = 0
+
+    def start(self) -> None:
+        for h in self.hubs:
+            h.start()
+        for fn in list(_start_hooks):
+            fn(self)
+
+    def spawn(self, fn: Callable[..., Any], args: tuple, kwargs: Optional[dict], chan: Any,
+              hub: Optional[Hub] = None) -> None:
+        """Start `fn(*args, **kwargs)` as a go block on `hub` (default: the spawner's, else round-robin)."""
+        sp = Spawn(fn, args, kwargs or _NO_KWARGS, contextvars.copy_context(), chan)
+        if hub is None:
+            g = getcurrent()
+            if g.__class__ is GoTask and not g.hub.stopping:  # type: ignore[attr-defined]
+                g.hub.runq.append((sp, None))  # type: ignore[attr-defined]
+                return
+            pool = self.hubs
+            i = self._next_hub  # a racy round-robin hint: a lost update only skews placement
+            self._next_hub = (i + 1) % len(pool)
+            hub = pool[i % len(pool)]
+        hub.schedule(sp)
+
+    def service(self, key: Any, factory: Callable[["Runtime"], S]) -> S:
+        """The runtime's service under `key`, made by `factory(runtime)` on first use."""
+        svc = self.services.get(key)
+        if svc is None:
+            with self.lock:
+                svc = self.services.get(key)
+                if svc is None:
+                    svc = self.services[key] = factory(self)
+        return svc  # type: ignore[return-value]
+
+    def shutdown(self, timeout: Optional[float]) -> bool:
+        """Stop services, hubs (ending every go block) and the pool; True if all stopped in time."""
+        deadline = time.monotonic() + (timeout if timeout is not None else 1e9)
+        with self.lock:
+            self.closed = True
+            services = list(self.services.values())
+        for svc in services:
+            svc.stop(deadline)
+        here = current_hub()
+        for h in self.hubs:
+            h.stop()
+        ok = True
+        for h in self.hubs:
+            if h is here:
+                continue  # called from a go block: its own hub stops once it returns
+            ok = h.stopped.wait(max(0.0, deadline - time.monotonic())) and ok
+        return self.pool.shutdown(deadline) and ok
+
+
+_runtime: Optional[Runtime] = None
+_runtime_lock = threading.Lock()
+_start_hooks: List[Callable[[Runtime], None]] = []
+_atexit_registered = False
+
+
+def on_start(fn: Callable[[Runtime], None]) -> None:
+    """Run `fn(runtime)` for every runtime started from now on (and the current one, if any)."""
+    _start_hooks.append(fn)
+    rt = _runtime
+    if rt is not None:
+        fn(rt)
+
+
+def peek_runtime() -> Optional[Runtime]:
+    """The current runtime, or None if none is running (never starts one)."""
+    return _runtime
+
+
+def current_runtime() -> Runtime:
+    """The current runtime, started on first use."""
+    rt = _runtime
+    if rt is not None:
+        return rt
+    return _start()
+
+
+def _start() -> Runtime:
+    global _runtime, _atexit_registered
+    with _runtime_lock:
+        if _runtime is None:
+            rt = Runtime()
+            rt.start()
+            _runtime = rt
+            if not _atexit_registered:
+                _atexit_registered = True
+                atexit.register(_halt_at_exit)
+        return _runtime
+
+
+def hubs() -> List[Hub]:
+    """The current runtime's hubs (starting it if needed)."""
+    return current_runtime().hubs
+
+
+def shutdown(timeout_ms: Optional[float] = None) -> bool:
+    """Stop the runtime: every live go block ends (GreenletExit where it is parked, so its
+    `finally` blocks run, and its channel closes), unstarted ones never run, and hubs, the
+    thread pool, timers and the watchdog stop. Waits up to `timeout_ms` (None: until done).
+    Returns True if everything stopped in time. Any later use starts a fresh runtime.
+
+    A `thread` body or a go block that never parks cannot be interrupted; the
+    call then returns False at the timeout and leaves it running.
+    """
+    if timeout_ms is not None and (isinstance(timeout_ms, bool) or not isinstance(timeout_ms, (int, float))
+                                   or timeout_ms < 0):
+        raise ValueError(f"shutdown: timeout_ms must be a number >= 0 or None, got {timeout_ms!r}")
+    global _runtime
+    with _runtime_lock:
+        rt, _runtime = _runtime, None
+    if rt is None:
+        return True
+    return rt.shutdown(None if timeout_ms is None else timeout_ms / 1000.0)
+
+
+def _halt_at_exit(timeout: float = 1.0) -> None:
+    """At exit: bring every hub back to its main greenlet and halt it there (see Hub._halt).
+
+    Go blocks still runnable are abandoned, as daemon threads are. A go block
+    that does not park within `timeout` cannot be stopped; the process then
+    exits as CPython ends daemon threads.
+    """
+    rt = _runtime
+    if rt is None:
+        return
+    for svc in list(rt.services.values()):
+        svc.stop(time.monotonic())
+    for hub in rt.hubs:
+        hub.halting = True
+        hub.poke()
+    deadline = time.monotonic() + timeout
+    for hub in rt.hubs:
+        hub.halted.wait(max(0.0, deadline - time.monotonic()))
+
+
+# ---------------------------------------------------------------- fork
+def _forget_after_fork() -> None:
+    """In a fork child: the parent's runtime threads do not exist here; start afresh on first use.
+
+    Channels made before the fork stay usable: each gets a fresh lock (a
+    thread of the parent may have held it at the fork) and loses the pending
+    operations of the parent's go blocks and threads, which do not exist here
+    (a put must not hand its value to a taker that will never run).
+    Callbacks of `take_async`/`put_async` stay pending.
+    """
+    global _runtime, _runtime_lock
+    had_runtime = _runtime is not None
+    _runtime = None
+    _runtime_lock = threading.Lock()
+    if had_runtime or thread_waiters_exist():
+        for obj in gc.get_objects():
+            if isinstance(obj, Chan):
+                obj.after_fork(_belongs_to_parent)
+
+
+def _belongs_to_parent(waiter: Any) -> bool:
+    cls = waiter.__class__
+    if cls is AltWaiter:
+        cls = waiter.resumer.__class__
+    return cls is GoTask or cls is ThreadWaiter
+
+
+if hasattr(os, "register_at_fork"):
+    os.register_at_fork(after_in_child=_forget_after_fork)
