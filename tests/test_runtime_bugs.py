@@ -297,10 +297,12 @@ def test_positive_control_a_go_block_in_a_cpu_loop_is_reported(reports) -> None:
 def test_thread_called_from_a_go_block_does_not_wait_for_the_os_thread_to_start() -> None:
     """Each `thread()` call needs a new OS thread (the earlier ones stay blocked).
 
-    In a fresh process (no idle pool threads left by other tests), with one
-    other thread computing: a `thread()` that waits for its new OS thread to
-    start waits for that thread to get the GIL from the computing one (~5 ms,
-    the switch interval); one that hands the start off returns in microseconds.
+    In a fresh process (no idle pool threads left by other tests), with four
+    other threads computing: a `thread()` that waits for its new OS thread to
+    start waits for that thread to get the GIL from the computing ones (a
+    switch interval, 5 ms, or more); one that hands the start off returns in
+    microseconds. (Without the computing threads the wait is ~0.1 ms here,
+    too close to a fast call to tell apart.)
     """
     r = run_python("""
         import statistics, sys, threading, time
@@ -326,8 +328,9 @@ def test_thread_called_from_a_go_block_does_not_wait_for_the_os_thread_to_start(
             x = 0
             while not stop:
                 x += 1
-        s = threading.Thread(target=spin, daemon=True)
-        s.start()
+        spinners = [threading.Thread(target=spin, daemon=True) for _ in range(4)]
+        for s in spinners:
+            s.start()
         evs, times = take(go(body, 30))
         stop.append(True)
         for ev in evs:
