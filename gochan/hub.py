@@ -486,6 +486,7 @@ class Hub:
                 self._run_spawn(target)
             else:
                 target.run()
+            target = value = None  # this frame lives on: do not pin what ran (the reaper counts refs)
 
     def _end_all(self) -> None:
         """`stop()`: unstarted go blocks never run, parked and runnable ones get GreenletExit, then idle ones."""

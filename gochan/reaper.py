@@ -207,6 +207,7 @@ class _Graph:
         self.ports: Dict[int, List[int]] = {}  # candidate id -> ids of its ports
         self.closure: Dict[int, Any] = {}  # the ports and what refers to them
         self.own: Set[int] = set()  # this sweep's own containers and frames
+        self.unexplored: Set[int] = set()  # found objects whose referrers were not examined
         for g in candidates:
             self.internal[id(g)] = g
             frames = self.frames[id(g)] = _frames(g)
@@ -227,13 +228,13 @@ class _Graph:
 def _unwakeable(candidates: List[GoTask]) -> List[GoTask]:
     """The candidates none of whose ports anything outside them can reach (see the module docstring)."""
     graph = _Graph(candidates)
-    if not _walk_back(graph):
-        return []
+    _walk_back(graph)
     counted = _count_inside(graph, candidates, stack_credit() or 0)
     inside, holds = counted
     roots = _roots(graph.closure, inside)
     if roots is None:
         return []
+    roots.extend(graph.unexplored)
     # What the roots reach is alive; a go block with a live port is alive, and so is what it holds.
     closure = graph.closure
     waiting_on: Dict[int, List[int]] = {}
@@ -323,37 +324,52 @@ def _roots(closure: Dict[int, Any], inside: Dict[int, int]) -> Optional[List[int
     return roots
 
 
-def _walk_back(graph: _Graph) -> bool:
-    """Add to `graph.closure` what refers to it, level by level; False if it reaches something
-    global (a module's globals, a class, a frame running elsewhere) or grows past the bound."""
+def _walk_back(graph: _Graph) -> None:
+    """Add to `graph.closure` what refers to it, level by level.
+
+    A referrer that is global (a module's globals, a class, a frame running
+    elsewhere) is not added: its references then count as from outside. Past
+    the depth or size bound, the objects whose referrers were not examined
+    are marked `unexplored`, and count as held from outside.
+    """
     closure, internal, own = graph.closure, graph.internal, graph.own
     f = sys._getframe()
     while f is not None:  # this thread's running frames (the hub loop, this sweep)
         own.add(id(f))
         f = f.f_back
     modules = {id(m.__dict__) for m in list(sys.modules.values()) if m is not None}
+    listed = _listed_refs()
     frontier = list(closure.values())
     for _ in range(MAX_DEPTH):
-        if not frontier:
-            return True
+        if not frontier or len(closure) > MAX_OBJECTS:
+            break
         own.add(id(frontier))
         found: List[Any] = []
         own.add(id(found))
         n = len(frontier)
-        for r in gc.get_referrers(*frontier):
+        refs = gc.get_referrers(*frontier)
+        for r in refs:
             i = id(r)
             if i in closure or i in internal or i in own:
                 continue
-            if type(r) is tuple and len(r) == n and all(a is b for a, b in zip(r, frontier)):
-                continue  # this call's own argument tuple
+            if type(r) is tuple and len(r) == n and sys.getrefcount(r) <= listed and all(
+                    a is b for a, b in zip(r, frontier)):
+                continue  # the call's own argument tuple (3.13 lists it), held by nothing but `refs`
             if i in modules or isinstance(r, (type, types.ModuleType)) or type(r) is types.FrameType:
-                return False
+                continue  # held globally, or by a running frame: its references count as from outside
             closure[i] = r
             found.append(r)
-            if len(closure) > MAX_OBJECTS:
-                return False
+        refs = r = None  # type: ignore[assignment]
         frontier = found
-    return not frontier
+    graph.unexplored.update(id(o) for o in frontier)
+
+
+def _listed_refs() -> int:
+    """The references to an object held only by a list being looped over as in `_walk_back`."""
+    refs = [(object(),)]
+    for r in refs:
+        return sys.getrefcount(r)
+    return 0  # pragma: no cover
 
 
 def _arguments(code: Any, loc: Dict[str, Any]) -> List[Any]:
@@ -405,26 +421,34 @@ def _measure_credit() -> Optional[int]:
     g = greenlet(caller)
     g.switch(probe)
     try:
+        # Account for `probe` as a sweep would, with the two frames as the candidate's.
         frames = _frames(g)
-        in_slots = 0
-        for f in frames:  # first: on 3.10-3.12 reading a frame's locals makes its (tracked) mirror dict
+        internal = list(frames)
+        for f in frames:  # reading a frame's locals makes its mirror dict (3.10-3.12)
+            loc = f.f_locals
+            if type(loc) is dict:
+                internal.append(loc)
+        inside = 0
+        for y in internal:
+            for x in _referents(y):
+                inside += x is probe
+        for f in frames:
             n = 0
             for v in _slots(f).values():
                 n += v is probe
             for x in gc.get_referents(f):
                 n -= x is probe
-            in_slots += max(0, n)
-        f = v = x = None
-        tracked = 0
+            inside += max(0, n)
         here = sys._getframe()
         for r in gc.get_referrers(probe):
-            if r is not here:
-                for x in gc.get_referents(r):
-                    tracked += x is probe
-        r = x = here = None
-        # getrefcount's argument and `probe` here (no closure may capture it: it would be a cell),
-        # then what the frames, their mirrors and the greenlet hold
-        left = sys.getrefcount(probe) - 2 - tracked - in_slots
+            if r is here or any(r is y for y in internal):
+                continue
+            for x in gc.get_referents(r):
+                inside += x is probe
+        f = v = x = y = r = here = loc = None
+        del internal
+        # getrefcount's argument and `probe` here (no closure may capture it: it would be a cell)
+        left = sys.getrefcount(probe) - 2 - inside
     finally:
         g.throw(GreenletExit)
     return left if left in (0, 1) else None

@@ -1,0 +1,170 @@
+"""The reaper: a go block nobody can wake is collected (its `finally` runs, its channel closes),
+one whose port the program can still reach never is: on every supported Python.
+
+Sweeps follow full collections, so each test collects until the outcome or a bound
+that spans several sweeps (the first sweep that sees a go block only marks it).
+"""
+from __future__ import annotations
+
+import gc
+import threading
+import time
+from typing import Any, Callable, List
+
+import pytest
+
+from gochan import alts, chan, go, put, stats, take
+from gochan.process import go_on
+from gochan.reaper import stack_credit
+
+
+def _collect_until(pred: Callable[[], bool], nudge: Callable[[], None], timeout: float) -> bool:
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        gc.collect()
+        nudge()
+        if pred():
+            return True
+        time.sleep(0.01)
+    return False
+
+
+def test_the_stack_credit_is_measured_as_zero_or_one() -> None:
+    assert stack_credit() in (0, 1)
+
+
+@pytest.mark.timeout(30)
+def test_a_go_block_parked_in_alts_on_unreachable_channels_is_reaped(nudge) -> None:
+    log: List[str] = []
+    parked = threading.Event()
+
+    def body() -> None:
+        a, b = chan(), chan(1)
+        put(b, "fill")  # b's buffer is full: the alts' put on it parks too
+        try:
+            parked.set()
+            alts([a, (b, "never")])
+            log.append("resumed")
+        finally:
+            log.append("finally")
+
+    done = go(body)
+    assert parked.wait(10)
+    assert _collect_until(lambda: "finally" in log, nudge, 10), "the alts go block was never reaped"
+    assert log == ["finally"]
+    assert take(done) is None
+
+
+@pytest.mark.timeout(30)
+def test_a_go_block_whose_only_reference_is_its_argument_is_reaped(nudge) -> None:
+    # go(take, c): every frame is gochan's, and only the argument tuple holds c
+    done = go(take, chan())
+    assert _collect_until(lambda: stats(done).closed, nudge, 10), "go(take, chan()) was never reaped"
+    assert take(done) is None
+
+
+@pytest.mark.timeout(30)
+def test_two_go_blocks_of_one_hub_parked_on_one_unreachable_channel_are_both_reaped(nudge) -> None:
+    # (Each hub sweeps its own go blocks: a go block on another hub holding the channel keeps it.)
+    handoff = chan(2)
+    log: List[str] = []
+
+    def waiter() -> None:
+        c = take(handoff)
+        try:
+            take(c)
+        finally:
+            log.append("finally")
+
+    def maker() -> None:
+        c = chan()
+        put(handoff, c)
+        put(handoff, c)
+
+    take(go(maker))
+    dones = [go_on(0, waiter), go_on(0, waiter)]
+    assert _collect_until(lambda: len(log) == 2, nudge, 10), f"reaped {len(log)} of 2"
+    assert [take(d) for d in dones] == [None, None]
+
+
+@pytest.mark.timeout(30)
+def test_a_channel_held_only_by_a_running_frames_local_is_reachable(nudge) -> None:
+    # The channel lives in this test function's local variable (a reference the collector
+    # cannot see on 3.11+) and reaches the go block through another channel, so no argument
+    # or container holds it. Reaping it (as the old reaper did on 3.13) loses the value put later.
+    handoff = chan(1)
+    log: List[Any] = []
+    parked = threading.Event()
+
+    def body() -> None:
+        c = take(handoff)
+        try:
+            parked.set()
+            log.append(take(c))
+        finally:
+            log.append("finally")
+
+    c = chan()
+    put(handoff, c)
+    done = go(body)
+    assert parked.wait(10)
+    assert not _collect_until(lambda: bool(log), nudge, 3.0), f"a reachable go block was reaped: {log}"
+    assert put(c, "delivered") is True
+    assert take(done) is None
+    assert log == ["delivered", "finally"]
+
+
+@pytest.mark.timeout(30)
+def test_an_alts_with_one_reachable_port_is_not_reaped(nudge) -> None:
+    handoff = chan(1)
+    log: List[Any] = []
+    parked = threading.Event()
+
+    def body() -> None:
+        reachable = take(handoff)
+        private = chan()
+        try:
+            parked.set()
+            v, port = alts([private, reachable])
+            log.append(v)
+        finally:
+            log.append("finally")
+
+    keep = chan()
+    put(handoff, keep)
+    done = go(body)
+    assert parked.wait(10)
+    assert not _collect_until(lambda: bool(log), nudge, 3.0), f"a reachable alts was reaped: {log}"
+    assert put(keep, "woken") is True
+    assert take(done) is None
+    assert log == ["woken", "finally"]
+
+
+@pytest.mark.timeout(30)
+def test_a_channel_held_by_a_blocked_thread_is_reachable(nudge, bg) -> None:
+    handoff, gate = chan(1), chan()
+    log: List[Any] = []
+    parked = threading.Event()
+
+    def body() -> None:
+        c = take(handoff)
+        try:
+            parked.set()
+            log.append(take(c))
+        finally:
+            log.append("finally")
+
+    def holder() -> bool:
+        c = chan()
+        put(handoff, c)
+        take(gate)  # blocked here, holding c in a local
+        return put(c, "from the thread")
+
+    t = bg(holder)
+    done = go(body)
+    assert parked.wait(10)
+    assert not _collect_until(lambda: bool(log), nudge, 3.0), f"a reachable go block was reaped: {log}"
+    put(gate, "go")
+    assert t.join() is True
+    assert take(done) is None
+    assert log == ["from the thread", "finally"]
