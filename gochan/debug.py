@@ -97,10 +97,13 @@ def _hub_infos(hub: Hub, current: dict) -> List[GoBlockInfo]:
             continue
         if op is None:
             state = "running"
-            frames = go_frames(current.get(hub.ident))
+            frames = go_frames(current.get(hub.ident)) or []
+        elif id(g) in runnable:  # its operation completed: it waits for its hub, on nothing
+            state, op = "runnable", None
+            frames = go_frames(g.gr_frame) or []
         else:
-            state = "runnable" if id(g) in runnable else "parked"
-            frames = go_frames(g.gr_frame)
+            state = "parked"
+            frames = go_frames(g.gr_frame) or []
         location, stack = _describe(frames)
         infos.append(GoBlockInfo("go", hub.index, hub.name, _name(fn), state, op or "",
                                  _ports(op, waiting), location, stack))

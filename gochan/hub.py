@@ -239,10 +239,11 @@ def _go_loop() -> None:
         sp = self.park(IDLE, None)  # resumed with the next go block's Spawn
 
 
-def go_frames(frame: Any) -> List[Any]:
+def go_frames(frame: Any) -> Optional[List[Any]]:
     """The frames of a go block, outermost first: those above the `GoTask` body in `frame`'s stack.
 
-    Empty if `frame` is not in a go block (the hub loop itself, a thread).
+    None if `frame` is not in a go block (the hub loop itself, a thread); an
+    empty list for a go block running a builtin (`go(time.sleep, 1)`).
     """
     run = _go_loop.__code__
     out = []
@@ -252,7 +253,7 @@ def go_frames(frame: Any) -> List[Any]:
             return out
         out.append(frame)
         frame = frame.f_back
-    return []
+    return None
 
 
 def current_go() -> Optional[GoTask]:

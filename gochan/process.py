@@ -12,6 +12,7 @@ from typing import Any, Callable, ParamSpec, TypeVar
 
 from .channel import Chan, result_chan
 from .errors import report_exception
+from .hub import current_hub
 from .runtime import current_runtime
 
 __all__ = ["go", "go_fn", "go_on", "thread"]
@@ -89,5 +90,5 @@ def thread(fn: Callable[P, T], *args: P.args, **kwargs: P.kwargs) -> Chan[T]:
             report_exception(exc)
         ch.deliver_result(result)
 
-    current_runtime().pool.submit(job)
+    current_runtime().pool.submit(job, may_block=current_hub() is None)
     return ch

@@ -1,19 +1,18 @@
 """The pool of reusable daemon threads that runs `thread` bodies (like core.async's thread pool).
 
 A submitted job runs on an idle worker if there is one, else on a new
-thread; a worker idle for `idle_timeout` seconds exits. New workers are
-started with `_thread.start_new_thread`, which returns as soon as the OS
-thread exists: `threading.Thread.start()` also waits until the new thread
-runs Python, ~0.7 ms during which a go block calling `thread()` would hold
-its hub.
+thread; a worker idle for `idle_timeout` seconds exits.
+`threading.Thread.start()` waits until the new thread runs Python (~0.7 ms,
+more while other threads compute), so a caller that must not block (a hub:
+a go block calling `thread()`) hands the start to the pool's launcher thread
+instead, and returns at once.
 """
 from __future__ import annotations
 
-import _thread
 import threading
 import time
 from collections import deque
-from typing import Callable, Deque
+from typing import Callable, Deque, List, Optional
 
 __all__ = ["ThreadPool"]
 
@@ -25,16 +24,19 @@ class ThreadPool:
         self._lock = threading.Lock()
         self._jobs: Deque[Callable[[], None]] = deque()
         self._ready = threading.Condition(self._lock)
-        self._gone = threading.Condition(self._lock)
         self._idle = 0
-        self._live = 0
         self._started = 0
+        self._threads: List[threading.Thread] = []
+        self._to_start: Deque[threading.Thread] = deque()
+        self._launch = threading.Condition(self._lock)
+        self._launcher: Optional[threading.Thread] = None
         self._stopping = False
         self._idle_timeout = idle_timeout
         self._name = name
 
-    def submit(self, job: Callable[[], None]) -> None:
-        """Run `job()` on a worker; raises RuntimeError once the pool was shut down."""
+    def submit(self, job: Callable[[], None], may_block: bool = True) -> None:
+        """Run `job()` on a worker. With `may_block=False` a new worker is started by the
+        launcher thread, never by the caller. RuntimeError once the pool was shut down."""
         with self._lock:
             if self._stopping:
                 raise RuntimeError("thread: the gochan runtime was shut down")
@@ -42,36 +44,44 @@ class ThreadPool:
             if self._idle > len(self._jobs) - 1:
                 self._ready.notify()
                 return
-            self._live += 1
             self._started += 1
-            name = f"{self._name}-{self._started}"
-        try:
-            _thread.start_new_thread(self._work, (name,))
-        except BaseException:
-            with self._lock:
-                self._live -= 1
-                self._gone.notify_all()
-            raise
+            t = threading.Thread(target=self._work, name=f"{self._name}-{self._started}", daemon=True)
+            self._threads = [w for w in self._threads if w.is_alive() or w.ident is None]
+            self._threads.append(t)
+            if not may_block:
+                self._to_start.append(t)
+                if self._launcher is None:
+                    self._launcher = threading.Thread(target=self._launch_loop, name=f"{self._name}-launcher",
+                                                      daemon=True)
+                    self._launcher.start()  # once per pool, from the first hub that needs it
+                else:
+                    self._launch.notify()
+                return
+        t.start()
 
-    def _work(self, name: str) -> None:
-        threading.current_thread().name = name
-        try:
-            while True:
-                with self._lock:
-                    while not self._jobs:
-                        if self._stopping:
-                            return
-                        self._idle += 1
-                        notified = self._ready.wait(self._idle_timeout)
-                        self._idle -= 1
-                        if not notified and not self._jobs:
-                            return
-                    job = self._jobs.popleft()
-                job()
-        finally:
+    def _launch_loop(self) -> None:
+        while True:
             with self._lock:
-                self._live -= 1
-                self._gone.notify_all()
+                while not self._to_start and not self._stopping:
+                    self._launch.wait()
+                if not self._to_start:
+                    return
+                t = self._to_start.popleft()
+            t.start()
+
+    def _work(self) -> None:
+        while True:
+            with self._lock:
+                while not self._jobs:
+                    if self._stopping:
+                        return
+                    self._idle += 1
+                    notified = self._ready.wait(self._idle_timeout)
+                    self._idle -= 1
+                    if not notified and not self._jobs:
+                        return
+                job = self._jobs.popleft()
+            job()
 
     def shutdown(self, deadline: float) -> bool:
         """Stop accepting jobs, let idle workers exit, wait for busy ones until `deadline` (monotonic).
@@ -81,9 +91,12 @@ class ThreadPool:
         with self._lock:
             self._stopping = True
             self._ready.notify_all()
-            while self._live:
-                left = deadline - time.monotonic()
-                if left <= 0:
-                    return False
-                self._gone.wait(left)
-        return True
+            self._launch.notify_all()
+            threads = list(self._threads) + ([self._launcher] if self._launcher is not None else [])
+        ok = True
+        for t in threads:
+            if t is threading.current_thread() or t.ident is None:
+                continue
+            t.join(max(0.0, deadline - time.monotonic()))
+            ok = ok and not t.is_alive()
+        return ok

@@ -54,6 +54,7 @@ class Watchdog:
         self.threshold = threshold_ms / 1000.0
         self.report = report or _log
         self.activity = threading.Event()
+        self.stopping = threading.Event()
         self.resting = False
         self.stopped = False
         self._thread = threading.Thread(target=self._run, name="gochan-watchdog", daemon=True)
@@ -65,10 +66,13 @@ class Watchdog:
 
     def stop(self, deadline: float) -> None:
         self.stopped = True
+        self.stopping.set()
         self.activity.set()
         for h in self.hubs:
             if h.on_wake == self._hub_woke:
                 h.on_wake = None
+        if self._thread.ident is not None and self._thread is not threading.current_thread():
+            self._thread.join(max(0.0, deadline - time.monotonic()))
 
     def _hub_woke(self) -> None:
         if self.resting:
@@ -91,7 +95,7 @@ class Watchdog:
                 self.activity.clear()
                 first.clear()
                 continue
-            time.sleep(period)
+            self.stopping.wait(period)
             if self.stopped:
                 return
             now = time.monotonic()
@@ -111,7 +115,7 @@ class Watchdog:
                 blocked = wall >= self.threshold and others < BUSY_SHARE * wall
                 if (hogging or blocked) and reported.get(h.index) != passes:
                     frame = sys._current_frames().get(h.ident or -1)
-                    if not go_frames(frame):
+                    if go_frames(frame) is None:
                         continue  # the hub loop itself, e.g. woken but waiting for the GIL
                     reported[h.index] = passes
                     self.report(h.index, wall, "".join(traceback.format_stack(frame)))

@@ -47,7 +47,7 @@ def test_dump_lists_a_parked_go_block_with_its_location_and_op() -> None:
     c = chan()
     done = go(parked_reader, c)
     try:
-        infos = _wait_for(lambda: _infos("parked_reader"))
+        infos = _wait_for(lambda: [i for i in _infos("parked_reader") if i.state == "parked"])
         assert len(infos) == 1
         info = infos[0]
         assert info.kind == "go"
@@ -73,7 +73,7 @@ def test_dump_lists_combinator_loops() -> None:
     src, dst = chan(), chan()
     pipe(src, dst)
     try:
-        infos = _wait_for(lambda: _infos("_pipe_loop"))
+        infos = _wait_for(lambda: [i for i in _infos("_pipe_loop") if i.state == "parked"])
         assert infos[0].op == "take" and infos[0].location.split(":")[0].endswith("pipes.py")
         assert infos[0].state == "parked" and _has(infos[0].ports, src)
     finally:

@@ -216,13 +216,15 @@ def _busy(ms: float) -> None:
         pass
 
 
-def _ping(a: Any, b: Any, until: float, work_ms: float) -> int:
+def _ping(a: Any, b: Any, until: float, work_ms: float, started: Any = None) -> int:
     n = 0
     while time.monotonic() < until:
         _busy(work_ms)  # a little work, then park: the go block never holds its hub for long
         put(a, n)
         take(b)
         n += 1
+        if n == 1 and started is not None:
+            started.release()
     close(a)
     return n
 
@@ -244,17 +246,20 @@ def test_go_blocks_starved_of_the_gil_by_other_threads_are_not_reported(reports)
             x += 1
 
     spinners = [threading.Thread(target=spin, daemon=True, name=f"spinner-{i}") for i in range(32)]
+    started = threading.Semaphore(0)
+    pings = []
+    for i in range(256):  # one ping-pong pair on every hub, running before the spinners start
+        a, b = chan(), chan()
+        try:
+            go_on(i, _pong, a, b)
+        except ValueError:
+            break
+        pings.append(go_on(i, _ping, a, b, until, 0.3, started))
+    for _ in pings:
+        assert started.acquire(timeout=10)
     for t in spinners:
         t.start()
     try:
-        pings = []
-        for i in range(256):  # one ping-pong pair on every hub
-            a, b = chan(), chan()
-            try:
-                go_on(i, _pong, a, b)
-            except ValueError:
-                break
-            pings.append(go_on(i, _ping, a, b, until, 0.3))
         rounds = [take(p) for p in pings]
     finally:
         stop.append(True)
