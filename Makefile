@@ -49,8 +49,8 @@ lint: $(VENV)/.installed-lint
 	@status=0; \
 	echo "ruff check gochan tests bench examples"; \
 	$(VENV)/bin/ruff check gochan tests bench examples || status=1; \
-	echo "mypy --strict gochan"; \
-	$(VENV)/bin/mypy --strict gochan || status=1; \
+	echo "mypy --strict gochan tests/typing"; \
+	$(VENV)/bin/mypy --strict gochan tests/typing || status=1; \
 	exit $$status
 
 # One venv per Python version: .venv-3.10, .venv-3.11, ... (precious: make

@@ -14,6 +14,7 @@ from .mult import Mult, mult, tap, untap, untap_all
 from .ops import DEFAULT, NOTHING, alt, alts, close, offer, poll, put, put_async, take, take_async
 from .pipes import (
     into,
+    map,  # noqa: F401 - gochan.map, left out of __all__ (it shadows the builtin)
     merge,
     onto_chan,
     onto_chan_thread,
@@ -27,7 +28,6 @@ from .pipes import (
     to_chan,
     transduce,
 )
-from .pipes import map  # noqa: A004 - gochan.map, left out of __all__ (shadows the builtin)
 from .process import go, go_fn, thread
 from .pubsub import Pub, pub, sub, unsub, unsub_all
 from .runtime import shutdown

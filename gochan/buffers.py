@@ -22,7 +22,7 @@ def _check_size(n: object, fname: str) -> int:
 
 
 class Buffer:
-    """The base of gochan's buffers (the `protocols.Buffer` interface): `add(v)`, `remove()`, `len()`, `limit`, `close_buf()`.
+    """The base of gochan's buffers (`protocols.Buffer`): `add(v)`, `remove()`, `len()`, `limit`, `close_buf()`.
 
     The channel asks "full?" as `len(buf) >= buf.limit` (`limit` is n for a
     fixed buffer and unbounded for the others). The concrete buffers subclass
@@ -44,16 +44,16 @@ class Buffer:
         def __len__(self) -> int: ...
 
     def is_full(self) -> bool:
-        return len(self) >= self.limit  # type: ignore[arg-type]
+        return len(self) >= self.limit
 
     def close_buf(self) -> None:
         """Called once when the channel closes."""
 
     def describe(self) -> str:
-        return f"{self.label}({len(self)}/{self.n})"  # type: ignore[arg-type]
+        return f"{self.label}({len(self)}/{self.n})"
 
 
-class FixedBuffer(Buffer, deque):  # type: ignore[misc]
+class FixedBuffer(Buffer, deque[Any]):
     """FIFO of at most `n` values; puts park while it is full.
 
     An expanding transducer may add past `n` (as in core.async); the buffer
@@ -70,7 +70,7 @@ class FixedBuffer(Buffer, deque):  # type: ignore[misc]
         self.limit = n
 
 
-class ResultBuffer(Buffer, list):  # type: ignore[misc]
+class ResultBuffer(Buffer, list[Any]):
     """A fixed buffer of one value, on a list (56 bytes, where a deque takes ~600).
 
     Every go block has a result channel, and tens of thousands may be alive.
@@ -80,10 +80,10 @@ class ResultBuffer(Buffer, list):  # type: ignore[misc]
     n = 1
     limit = 1
     add = list.append  # type: ignore[assignment]
-    remove = list.pop  # type: ignore[assignment]  # one element at most: last is first
+    remove = list.pop  # one element at most: last is first
 
 
-class DroppingBuffer(Buffer, deque):  # type: ignore[misc]
+class DroppingBuffer(Buffer, deque[Any]):
     """Holds at most `n` values; when full, the newest value is dropped (the put still succeeds)."""
 
     __slots__ = ("n",)
@@ -101,7 +101,7 @@ class DroppingBuffer(Buffer, deque):  # type: ignore[misc]
             self.append(value)
 
 
-class SlidingBuffer(Buffer, deque):  # type: ignore[misc]
+class SlidingBuffer(Buffer, deque[Any]):
     """Holds at most `n` values; when full, the oldest value is dropped to make room."""
 
     __slots__ = ()
@@ -116,10 +116,10 @@ class SlidingBuffer(Buffer, deque):  # type: ignore[misc]
 
     @property
     def n(self) -> int:  # type: ignore[override]
-        return self.maxlen  # type: ignore[attr-defined,return-value]
+        return self.maxlen  # type: ignore[return-value]
 
 
-class PromiseBuffer(Buffer, list):  # type: ignore[misc]
+class PromiseBuffer(Buffer, list[Any]):
     """Keeps the first value forever: every take sees it, later adds are ignored."""
 
     __slots__ = ()

@@ -25,7 +25,7 @@ from typing import Any, Callable, Generic, Iterator, List, Optional, Tuple, Type
 from .buffers import Buffer, FixedBuffer, PromiseBuffer, ResultBuffer
 from .errors import MAX_PENDING, TooManyPendingError, report_exception
 from .protocols import NOT_READY, PENDING, PUT, TAKE, Sentinel
-from .suspend import block, suspend
+from .suspend import suspend
 from .waiters import NONBLOCKING, OK, OTHER_DEAD, SELF_DEAD, commit_pair
 from .xf import Reduced as _Reduced
 
@@ -475,7 +475,7 @@ class Chan(Generic[T]):
     def take(self) -> Optional[T]:
         """`take(self)`: park or block until a value, or None once closed and drained."""
         r = self.take_with(NONBLOCKING, False)
-        return suspend(TAKE, self, self.take_with) if r is NOT_READY else r
+        return suspend(TAKE, self, self.take_with) if r is NOT_READY else r  # type: ignore[no-any-return]
 
     def __iter__(self) -> Iterator[T]:
         while True:

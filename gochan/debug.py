@@ -10,7 +10,7 @@ from __future__ import annotations
 import os
 import sys
 from dataclasses import dataclass, field
-from typing import IO, Any, List, Optional, Tuple
+from typing import IO, Any, Dict, List, Optional, Tuple
 
 from .hub import IDLE, GoTask, Hub, Spawn, go_frames
 from .runtime import peek_runtime
@@ -81,7 +81,7 @@ def _ports(op: Optional[str], waiting: Any) -> Tuple[Any, ...]:
         return ()
 
 
-def _hub_infos(hub: Hub, current: dict) -> List[GoBlockInfo]:
+def _hub_infos(hub: Hub, current: Dict[int, Any]) -> List[GoBlockInfo]:
     infos = []
     queued = hub.queued()
     runnable = {id(t) for t in queued if t.__class__ is GoTask}
@@ -97,7 +97,7 @@ def _hub_infos(hub: Hub, current: dict) -> List[GoBlockInfo]:
             continue
         if op is None:
             state = "running"
-            frames = go_frames(current.get(hub.ident)) or []
+            frames = go_frames(current.get(hub.ident or -1)) or []
         elif id(g) in runnable:  # its operation completed: it waits for its hub, on nothing
             state, op = "runnable", None
             frames = go_frames(g.gr_frame) or []
@@ -110,7 +110,7 @@ def _hub_infos(hub: Hub, current: dict) -> List[GoBlockInfo]:
     return infos
 
 
-def _thread_info(w: ThreadWaiter, current: dict) -> Optional[GoBlockInfo]:
+def _thread_info(w: ThreadWaiter, current: Dict[int, Any]) -> Optional[GoBlockInfo]:
     op, waiting = w.op, w.waiting
     if not op:
         return None

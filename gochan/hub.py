@@ -43,7 +43,7 @@ import contextvars
 import gc
 import threading
 from collections import deque
-from typing import Any, Callable, Deque, List, Optional, Tuple
+from typing import Any, Callable, Deque, Dict, List, Optional, Tuple
 
 from greenlet import GreenletExit, getcurrent, greenlet
 
@@ -62,7 +62,7 @@ MAX_FREE = 1024
 IDLE = "idle"
 
 _get_ident = threading.get_ident
-_NO_KWARGS: dict = {}  # shared by every go block spawned without keyword arguments
+_NO_KWARGS: Dict[str, Any] = {}  # shared by every go block spawned without keyword arguments
 
 Hook = Callable[[], Optional[float]]
 
@@ -75,7 +75,7 @@ class Spawn:
 
     __slots__ = ("fn", "args", "kwargs", "ctx", "chan")
 
-    def __init__(self, fn: Callable[..., Any], args: Tuple[Any, ...], kwargs: dict,
+    def __init__(self, fn: Callable[..., Any], args: Tuple[Any, ...], kwargs: Dict[str, Any],
                  ctx: contextvars.Context, chan: Any) -> None:
         self.fn = fn
         self.args = args
@@ -246,7 +246,7 @@ def go_frames(frame: Any) -> Optional[List[Any]]:
     empty list for a go block running a builtin (`go(time.sleep, 1)`).
     """
     run = _go_loop.__code__
-    out = []
+    out: List[Any] = []
     while frame is not None:
         if frame.f_code is run:
             out.reverse()
@@ -300,7 +300,7 @@ class Hub:
         self.hooks: Tuple[Hook, ...] = ()
         self.hooks_lock = threading.Lock()
         #: Hub-local state of the modules that plug in (a timer wheel, the reaper's marks), by key.
-        self.services: dict = {}
+        self.services: Dict[Any, Any] = {}
         #: Called (on the hub's thread) each time the hub wakes from sleep; the watchdog's signal.
         self.on_wake: Optional[Callable[[], None]] = None
         self.passes = 0

@@ -8,7 +8,7 @@ thread on a lock, without polling.
 from __future__ import annotations
 
 from random import random as _random
-from typing import Any, Callable, List, Optional, Sequence, Tuple, TypeVar
+from typing import Any, Callable, Dict, List, Optional, Sequence, Tuple, TypeVar
 
 from greenlet import getcurrent
 
@@ -90,7 +90,7 @@ def offer(c: "Chan[T]", v: T) -> Optional[bool]:
     if not isinstance(c, Chan):
         raise _bad_chan("offer", c)
     r = c.put_with(NONBLOCKING, v, False)
-    return None if r is NOT_READY else r  # type: ignore[no-any-return]
+    return None if r is NOT_READY else r
 
 
 def poll(c: "Chan[T]") -> Optional[T]:
@@ -98,10 +98,10 @@ def poll(c: "Chan[T]") -> Optional[T]:
     if not isinstance(c, Chan):
         raise _bad_chan("poll", c)
     r = c.take_with(NONBLOCKING, False)
-    return None if r is NOT_READY else r  # type: ignore[no-any-return]
+    return None if r is NOT_READY else r
 
 
-def close(c: Chan) -> None:
+def close(c: Chan[Any]) -> None:
     """Close `c` (idempotent): new puts return False; what was accepted is still delivered."""
     if not isinstance(c, Chan):
         raise _bad_chan("close", c)
@@ -169,7 +169,7 @@ def take_async(c: "Chan[T]", fn: Callable[[Optional[T]], Any], on_caller: bool =
 EAGER_VALIDATION = 64
 
 
-def _parse_op(op: Any, index: int, fname: str, arg: str = "ops") -> Tuple[Chan, Any]:
+def _parse_op(op: Any, index: int, fname: str, arg: str = "ops") -> Tuple[Chan[Any], Any]:
     """(channel, value) for a put op, (channel, NOTHING) for a take op."""
     if op.__class__ is Chan or isinstance(op, Chan):
         return op, NOTHING
@@ -188,11 +188,11 @@ def _alts(ops: Sequence[Any], priority: bool, default: Any, fname: str, arg: str
         raise TypeError(f"{fname}: {arg} must be a list of operations, got {ops!r}") from None
     if n == 0:
         raise ValueError(f"{fname}: {arg} must contain at least one operation")
-    tried: List[Tuple[int, Chan, Any]] = []
+    tried: List[Tuple[int, Chan[Any], Any]] = []
     parsed = [_parse_op(op, j, fname, arg) for j, op in enumerate(ops)] if n <= EAGER_VALIDATION else None
     # A uniformly random order, drawn lazily (a Fisher-Yates shuffle that swaps
     # only as far as it has gone): O(k) for the first k tries, not O(n).
-    swapped: dict = {}  # positions displaced by the shuffle so far
+    swapped: Dict[int, int] = {}  # positions displaced by the shuffle so far
     peek = default is NOTHING
     # Phase 1: try each op without registering; the first that completes wins.
     # Nothing of this alts is registered anywhere yet, so no other thread can

@@ -333,7 +333,7 @@ def _walk_back(graph: _Graph) -> None:
     are marked `unexplored`, and count as held from outside.
     """
     closure, internal, own = graph.closure, graph.internal, graph.own
-    f = sys._getframe()
+    f: Optional[types.FrameType] = sys._getframe()
     while f is not None:  # this thread's running frames (the hub loop, this sweep)
         own.add(id(f))
         f = f.f_back
@@ -353,13 +353,13 @@ def _walk_back(graph: _Graph) -> None:
             if i in closure or i in internal or i in own:
                 continue
             if type(r) is tuple and len(r) == n and sys.getrefcount(r) <= listed and all(
-                    a is b for a, b in zip(r, frontier)):
+                    a is b for a, b in zip(r, frontier, strict=True)):
                 continue  # the call's own argument tuple (3.13 lists it), held by nothing but `refs`
             if i in modules or isinstance(r, (type, types.ModuleType)) or type(r) is types.FrameType:
                 continue  # held globally, or by a running frame: its references count as from outside
             closure[i] = r
             found.append(r)
-        refs = r = None  # type: ignore[assignment]
+        refs, r = [], None  # drop what this level held
         frontier = found
     graph.unexplored.update(id(o) for o in frontier)
 
@@ -386,7 +386,7 @@ def _arguments(code: Any, loc: Dict[str, Any]) -> List[Any]:
 def _temp_refs() -> int:
     """The references `_unwakeable`'s refcount loop itself holds to each object, measured."""
     closure = {0: object()}
-    for i, o in closure.items():
+    for _i, o in closure.items():  # the same loop as `_roots`
         return sys.getrefcount(o)
     return 0  # pragma: no cover
 
@@ -445,7 +445,7 @@ def _measure_credit() -> Optional[int]:
                 continue
             for x in gc.get_referents(r):
                 inside += x is probe
-        f = v = x = y = r = here = loc = None
+        f = v = x = y = r = here = loc = None  # type: ignore[assignment]
         del internal
         # getrefcount's argument and `probe` here (no closure may capture it: it would be a cell)
         left = sys.getrefcount(probe) - 2 - inside

@@ -19,7 +19,7 @@ import gc
 import os
 import threading
 import time
-from typing import Any, Callable, Dict, List, Optional, Protocol, TypeVar
+from typing import Any, Callable, Dict, List, Optional, Protocol, Tuple, TypeVar
 
 from greenlet import getcurrent
 
@@ -30,7 +30,7 @@ from .waiters import AltWaiter, ThreadWaiter, thread_waiters_exist
 
 __all__ = ["Runtime", "current_runtime", "peek_runtime", "on_start", "shutdown", "hubs", "pool_size"]
 
-_NO_KWARGS: dict = {}
+_NO_KWARGS: Dict[str, Any] = {}
 S = TypeVar("S", bound="Service")
 
 
@@ -73,14 +73,14 @@ class Runtime:
         for fn in list(_start_hooks):
             fn(self)
 
-    def spawn(self, fn: Callable[..., Any], args: tuple, kwargs: Optional[dict], chan: Any,
+    def spawn(self, fn: Callable[..., Any], args: Tuple[Any, ...], kwargs: Optional[Dict[str, Any]], chan: Any,
               hub: Optional[Hub] = None) -> None:
         """Start `fn(*args, **kwargs)` as a go block on `hub` (default: the spawner's, else round-robin)."""
         sp = Spawn(fn, args, kwargs or _NO_KWARGS, contextvars.copy_context(), chan)
         if hub is None:
             g = getcurrent()
-            if g.__class__ is GoTask and not g.hub.stopping:  # type: ignore[attr-defined]
-                g.hub.runq.append((sp, None))  # type: ignore[attr-defined]
+            if g.__class__ is GoTask and not g.hub.stopping:
+                g.hub.runq.append((sp, None))
                 return
             pool = self.hubs
             i = self._next_hub  # a racy round-robin hint: a lost update only skews placement

@@ -103,7 +103,7 @@ class TimerWheel:
         self.lock = threading.Lock()
         self.incoming: List[Any] = []  # deadline, chan, deadline, chan, ... armed by other threads
 
-    def add(self, deadline: float, ch: Chan) -> bool:
+    def add(self, deadline: float, ch: Chan[Any]) -> bool:
         """Arm `ch` to close at `deadline` (monotonic seconds), in the near level.
 
         Returns True if the hub must now wake earlier. Only on the owner's
@@ -127,7 +127,7 @@ class TimerWheel:
                 self.next = deadline if deadline < far else far
         return False
 
-    def add_far(self, deadline: float, ch: Chan) -> bool:
+    def add_far(self, deadline: float, ch: Chan[Any]) -> bool:
         """Arm `ch` for a `deadline` at least `FAR` from now, in the far level; as `add`."""
         key = int(deadline * 0.9765625)  # / SPAN, exactly
         lst = self.far.get(key)
@@ -413,7 +413,7 @@ def timeout(ms: float) -> Chan[Any]:
     ch: Chan[Any] = Chan(None, None, None, "timeout")
     g = getcurrent()
     if g.__class__ is GoTask:
-        hub = g.hub  # type: ignore[attr-defined]
+        hub = g.hub
         wheel = hub.services.get(TimerWheel) or hub_wheel(hub)
         # On the hub's own thread: its next pass sees the new deadline.
         if delay < FAR:
@@ -421,13 +421,13 @@ def timeout(ms: float) -> Chan[Any]:
         else:
             wheel.add_far(deadline, ch)
         return ch
-    hub = current_hub()
-    if hub is not None:
+    here = current_hub()
+    if here is not None:
         # The hub loop itself (a callback of a timeout it is closing): the owner, but
         # outside a go block, so make sure the loop looks again before it sleeps.
-        wheel = hub_wheel(hub)
+        wheel = hub_wheel(here)
         if (wheel.add if delay < FAR else wheel.add_far)(deadline, ch):
-            hub.poke()
+            here.poke()
         return ch
     current_runtime().service(TimerThread, TimerThread).add(deadline, ch)
     return ch

@@ -220,7 +220,7 @@ class CallbackWaiter:
     __slots__ = ("fn", "dispatch")
     flag = None
 
-    def __init__(self, fn: Optional[Callable[[Any], Any]], dispatch: Optional[Callable] = None) -> None:
+    def __init__(self, fn: Optional[Callable[[Any], Any]], dispatch: Optional[Callable[..., Any]] = None) -> None:
         self.fn = fn
         self.dispatch = dispatch
 

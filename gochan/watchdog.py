@@ -22,7 +22,7 @@ import sys
 import threading
 import time
 import traceback
-from typing import Any, Callable, Dict, List, Optional, Tuple
+from typing import Callable, Dict, List, Optional, Tuple
 
 from .errors import logger
 from .hub import Hub, go_frames
@@ -41,7 +41,7 @@ Report = Callable[[int, float, str], None]
 def _cpu_clock(hub: Hub) -> Optional[int]:
     ident = hub.thread.ident
     try:
-        return time.pthread_getcpuclockid(ident) if ident is not None else None  # type: ignore[attr-defined]
+        return time.pthread_getcpuclockid(ident) if ident is not None else None
     except (AttributeError, OSError):  # not on this platform
         return None
 

@@ -1,0 +1,41 @@
+"""Checked by `make lint` (mypy --strict), never run: the types users see.
+
+`go` and `thread` return `Chan[T]` for a function returning `T`; channels,
+`take` and `alts` keep their element type.
+"""
+from __future__ import annotations
+
+from typing import Any, Optional, Tuple
+
+from typing_extensions import assert_type
+
+import gochan
+from gochan import Chan, ChanStats, alts, chan, go, go_fn, put, stats, take, thread
+
+
+def answer() -> int:
+    return 42
+
+
+def greet(name: str, times: int = 1) -> str:
+    return name * times
+
+
+assert_type(go(answer), Chan[int])
+assert_type(go(greet, "hi", times=2), Chan[str])
+assert_type(thread(greet, "hi"), Chan[str])
+assert_type(take(go(answer)), Optional[int])
+
+
+@go_fn
+def later(x: float) -> float:
+    return x * 2
+
+
+assert_type(later(1.5), Chan[float])
+
+c: Chan[bytes] = chan(4)
+assert_type(put(c, b"x"), bool)
+assert_type(take(c), Optional[bytes])
+assert_type(alts([c, gochan.timeout(10)]), Tuple[Any, Any])
+assert_type(stats(c), ChanStats)
