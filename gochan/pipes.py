@@ -44,7 +44,7 @@ from .channel import Chan, chan
 from .errors import TooManyPendingError, report_exception
 from .ops import alts, put, put_async, take, take_async
 from .process import go, thread
-from .xf import Reduced, Transducer, _has_completion_arity, completing
+from .xf import Reduced, Transducer, has_completion_arity, completing
 
 __all__ = ["pipe", "pipeline", "pipeline_blocking", "pipeline_async", "onto_chan",
            "onto_chan_thread", "to_chan", "merge", "into", "reduce", "transduce", "split",
@@ -395,7 +395,7 @@ def transduce(xform: Transducer, f: Callable[..., Any], init: Any, ch: Chan[Any]
     _check_callable("transduce", "xform", xform)
     _check_callable("transduce", "f", f)
     _check_chan("transduce", "ch", ch)
-    if not _has_completion_arity(f):
+    if not has_completion_arity(f):
         f = completing(f)
     return go(_transduce_loop, xform(f), init, ch)
 

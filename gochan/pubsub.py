@@ -4,9 +4,10 @@ A go block takes each value, computes `topic_fn(value)` and puts the value
 on that topic's channel, which a `Mult` copies to the topic's subscribers.
 A topic without subscribers (no topic channel yet) drops its values. Topic
 channels are unbuffered unless `buf_fn(topic)` says otherwise, and the pub
-loop puts to them one at a time, so with unbuffered topics a slow
-subscriber of one topic eventually holds back every topic; with buffered
-topics, topics are decoupled but their relative order is not kept.
+loop puts to them one at a time, so a slow subscriber of one topic
+eventually holds back every topic. A buffer per topic (`buf_fn`) only
+postpones that: topics are decoupled until the slow topic's buffer fills,
+and then the pub loop waits on it as before.
 
 When the source closes every topic channel is closed (which closes the
 subscribers added with `close=True`) and the go block ends.
@@ -17,7 +18,7 @@ import threading
 from typing import Any, Callable, Dict, Generic, Hashable, List, Optional, TypeVar
 
 from .channel import Chan, chan
-from .mult import Mult, mult, tap, untap
+from .mult import Mult, mult, tap, untap, untap_all
 from .ops import put, take
 from .process import go
 
@@ -91,11 +92,11 @@ def _pub_loop(p: Pub[Any]) -> None:
                 return
             topic = topic_fn(v)
             m = p._get(topic)
-            if m is not None and not put(m._source, v):
+            if m is not None and not put(m.source, v):
                 p._forget(topic, m)  # its topic channel was closed
     finally:
         for m in p._finish():
-            m._source.close()
+            m.source.close()
 
 
 def pub(ch: Chan[T], topic_fn: Callable[[T], Hashable],
@@ -173,5 +174,5 @@ def unsub_all(p: Pub[Any], topic: Optional[Hashable] = None) -> None:
     for m in gone:
         # End the forgotten topic's mult without closing its subscribers
         # (core.async leaves that mult's go block parked forever).
-        m._untap_all()
-        m._source.close()
+        untap_all(m)
+        m.source.close()

@@ -162,7 +162,7 @@ class TimerWheel:
         return first
 
     def hook(self) -> Optional[float]:
-        """`Hub.timer_hook`: close what is due; seconds until the next deadline, or None if none.
+        """The hub hook: close what is due; seconds until the next deadline, or None if none.
 
         Called on the hub's thread once per hub pass. The common path is a
         clock read and two compares. `incoming` is read without the lock: a

@@ -212,7 +212,7 @@ def completing(f: Callable[[Any, Any], Any], cf: Callable[[Any], Any] = identity
     return rf
 
 
-def _has_completion_arity(f: Callable[..., Any]) -> bool:
+def has_completion_arity(f: Callable[..., Any]) -> bool:
     """True if ``f`` can be called with exactly one positional argument."""
     try:
         sig = inspect.signature(f)
@@ -237,7 +237,7 @@ def as_reducing_fn(f: Callable[..., Any]) -> ReducingFn:
     5
     """
     _check_callable(f, "f", "as_reducing_fn")
-    return f if _has_completion_arity(f) else completing(f)
+    return f if has_completion_arity(f) else completing(f)
 
 
 def transduce(xform: Transducer, f: Callable[..., Any], init: Any, iterable: Iterable[Any]) -> Any:
