@@ -1,41 +1,20 @@
-"""Hubs: the worker threads that run go blocks, one hub (and one greenlet loop) per thread.
+"""Hubs: the worker threads that run go blocks, one greenlet loop per thread.
 
-The hub's API is all the rest of gochan uses to suspend and resume go
-blocks (after trio's `_core`: the run loop knows nothing about channels):
-- `current_go()`: the running go block, or None in an ordinary thread;
-- `GoTask.park(op, waiting)`: switch away until woken, with a recorded park
-  reason (the operation, and the channel or alts flag it waits on);
-- `GoTask.wake(value)` / `GoTask.wake_error(exc)`: make a parked go block
-  runnable, from any thread; `park()` returns the value or raises `exc`;
-- `Hub.schedule(spawn)`, `Hub.post(target, value)`, `Hub.call(fn)`: queue work
-  from any thread;
-- `Hub.add_hook(fn)`: a function the loop calls every pass, returning the
-  seconds until it needs the next pass. Timers, the reaper (and, next, the
-  I/O poller) plug in here; the hub imports none of them.
+The hub's small API is all the rest of gochan uses to suspend and resume go
+blocks (trio's `_core` shape: the run loop knows nothing about channels):
+`current_go()`; `GoTask.park(op, waiting)`, which records the park reason;
+`GoTask.wake(value)` / `wake_error(exc)` from any thread; `Hub.schedule`,
+`Hub.post`, `Hub.call` to queue work from any thread; `Hub.add_hook(fn)`,
+through which timers, the reaper (and next the I/O poller) plug in.
 
-Design:
-- A go block is a `GoTask` greenlet created by its hub when the hub first
-  runs it (greenlets may only be switched to from the thread that created
-  them); until then it is a `Spawn` record that could run on any hub.
-- Each hub owns a run queue (a deque only its own thread touches) and an
-  inbox (a deque under a lock) for wakes and spawns posted from other
-  threads. A wake from the hub's own thread appends to the run queue and
-  costs no lock; a wake from elsewhere posts to the inbox and signals the hub
-  only if it is asleep, so a burst of posts costs one signal.
-- A parking go block switches straight to the next runnable go block instead
-  of bouncing through the hub loop (half the switches); every `BUDGET`
-  direct switches it yields to the loop so the inbox and hooks are served.
-  New go blocks start only from the loop: a greenlet's C stack begins where
-  it is first switched to, and go blocks started inside one another would
-  nest deeper each time.
-- Go blocks woken while a hook runs `in_timer_lane` queue in a second lane
-  that takes turns with the run queue, so a burst of expiries cannot bury
-  runnable go blocks, nor a flood of spawns hold sleepers back.
-- An idle hub blocks on a lock with the earliest hook deadline as its
-  timeout: no polling, no CPU while nothing is due.
-Rejected: one global run queue (every wake would pay a lock and a signal);
-`threading.Event`/`Condition` for the wake signal (a bare lock is cheaper).
-The measurements behind these choices are in DESIGN.md.
+Why this shape: a greenlet can only be resumed on its own thread, so each
+hub has a lock-free run queue for its own thread and a locked inbox, with
+one coalesced wake-up, for the others. A parking go block switches straight
+to the next runnable one (half the switches), and returns to the loop every
+BUDGET switches; new go blocks start only from the loop, so their C stacks
+never nest. Go blocks woken by timeouts take turns in a lane of their own.
+An idle hub sleeps on a lock until the earliest hook deadline. DESIGN.md
+has the measurements and the rejected alternatives.
 """
 from __future__ import annotations
 

@@ -44,7 +44,7 @@ from .channel import Chan, chan
 from .errors import TooManyPendingError, report_exception
 from .ops import alts, put, put_async, take, take_async
 from .process import go, thread
-from .xf import Reduced, Transducer, has_completion_arity, completing
+from .xf import Reduced, Transducer, completing, has_completion_arity
 
 __all__ = ["pipe", "pipeline", "pipeline_blocking", "pipeline_async", "onto_chan",
            "onto_chan_thread", "to_chan", "merge", "into", "reduce", "transduce", "split",

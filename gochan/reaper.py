@@ -1,35 +1,17 @@
 """Reaping go blocks parked on channels that nobody else can reach.
 
-core.async lets the JVM collect a go block parked on an unreachable channel.
-CPython cannot: greenlet does not show a suspended greenlet's frames to the
-cycle collector, so "channel -> its pending queue -> the parked go block ->
-its frames -> channel" is never freed and the go block's `finally` never
-runs. So after full collections each hub sweeps its own parked go blocks,
-on its own thread, with a small collector of its own that can see them:
-
-- Candidates are this hub's go blocks parked (take, put or alts: the park
-  reason names every port) on the same thing at two sweeps in a row.
-- From their ports, walk the referrers backwards (`gc.get_referrers`), not
-  into the candidates themselves (the go block, its frames), to a bounded
-  depth and size; beyond the bound, everything counts as reachable.
-- For each object found, references from inside the set (the found objects,
-  the candidates and their frames) are counted: tracked ones with
-  `gc.get_referents`, and the candidates' local variables, which the
-  collector cannot see (measured per frame: what `f_locals` shows beyond
-  what `gc.get_referents(frame)` already lists), and the arguments that a
-  calling frame keeps on its evaluation stack during a call, on the
-  interpreters that keep them there: measured once at start-up by parking a
-  probe greenlet (`stack_credit()`: 1 on 3.10, 0 on 3.11+), never assumed.
-- An object with more references than that is held from outside: a root.
-  What roots reach is alive; a go block with a live port is alive and so is
-  everything it holds. Go blocks none of whose ports are alive are reaped:
-  their operation is withdrawn and `GreenletExit` thrown in, so `finally`
-  blocks run and their channel closes.
-It errs one way only: a reference it cannot attribute (a closure cell, a
-value on an evaluation stack, a go block on another hub, a thread) keeps the
-go blocks alive; an account that does not add up (a negative count) reaps
-nothing. Cost: nothing per operation; per full collection, a sweep when the
-hub is idle, spaced to ~5% of a hub's time (DESIGN.md: reaper).
+greenlet hides a suspended greenlet's frames from the cycle collector, so a
+go block parked on a channel only it can reach is never freed and its
+`finally` never runs (core.async leaves this to the JVM). After full
+collections each hub sweeps its own go blocks parked on the same thing at
+two sweeps in a row, with a small collector that can see them: from their
+ports, it walks referrers backwards (to a bound), counts references from
+inside the set, the candidates' frame slots and the arguments callers keep
+on their stacks (measured once: `stack_credit()`), and treats any object
+with more references as a root. Go blocks none of whose ports a root
+reaches are reaped: the operation is withdrawn and `GreenletExit` thrown in.
+It errs one way only: what it cannot attribute keeps a go block alive, and
+an account that does not add up reaps nothing. DESIGN.md has the details.
 """
 from __future__ import annotations
 
