@@ -9,12 +9,20 @@ from __future__ import annotations
 import logging
 from typing import Callable, Optional
 
-__all__ = ["TooManyPendingError", "set_exception_handler", "report_exception"]
+__all__ = ["Cancelled", "TooManyPendingError", "set_exception_handler", "report_exception"]
 
 logger = logging.getLogger("gochan")
 
 #: At most this many puts, and this many takes, may be pending on one channel.
 MAX_PENDING = 1024
+
+
+class Cancelled(BaseException):
+    """Raised in a `thread` body blocked in a gochan operation when the runtime shuts down.
+
+    A `BaseException`, so `except Exception` does not swallow it; a body that
+    ends with it closes its channel without a value and is not reported.
+    """
 
 
 class TooManyPendingError(RuntimeError):

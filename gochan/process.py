@@ -11,7 +11,7 @@ import functools
 from typing import Any, Callable, ParamSpec, TypeVar
 
 from .channel import Chan, result_chan
-from .errors import report_exception
+from .errors import Cancelled, report_exception
 from .hub import current_hub
 from .runtime import current_runtime
 
@@ -86,6 +86,8 @@ def thread(fn: Callable[P, T], *args: P.args, **kwargs: P.kwargs) -> Chan[T]:
         result = None
         try:
             result = ctx.run(fn, *args, **kwargs)
+        except Cancelled:  # the runtime shut down while it waited: not an error
+            pass
         except BaseException as exc:
             report_exception(exc)
         ch.deliver_result(result)

@@ -19,14 +19,15 @@ import gc
 import os
 import threading
 import time
-from typing import Any, Callable, Dict, List, Optional, Protocol, Tuple, TypeVar
+from typing import Any, Callable, Dict, List, Optional, Protocol, Set, Tuple, TypeVar
 
 from greenlet import getcurrent
 
 from .channel import Chan
+from .errors import Cancelled
 from .hub import GoTask, Hub, Spawn, current_hub
 from .threadpool import ThreadPool
-from .waiters import AltWaiter, ThreadWaiter, thread_waiters_exist
+from .waiters import AltWaiter, ThreadWaiter, blocked_threads, thread_waiters_exist
 
 __all__ = ["Runtime", "current_runtime", "peek_runtime", "on_start", "shutdown", "hubs", "pool_size"]
 
@@ -114,7 +115,15 @@ class Runtime:
             if h is here:
                 continue  # called from a go block: its own hub stops once it returns
             ok = h.stopped.wait(max(0.0, deadline - time.monotonic())) and ok
-        return self.pool.shutdown(deadline) and ok
+        return self.pool.shutdown(deadline, _cancel_blocked) and ok
+
+
+def _cancel_blocked(idents: Set[int]) -> None:
+    """End the operations these threads are blocked in with `Cancelled` (shutdown of their pool)."""
+    for w in blocked_threads():
+        waiting = w.waiting
+        if w.ident in idents and waiting is not None and waiting.withdraw(w):
+            w.wake_error(Cancelled())
 
 
 _runtime: Optional[Runtime] = None

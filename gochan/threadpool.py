@@ -12,9 +12,12 @@ from __future__ import annotations
 import threading
 import time
 from collections import deque
-from typing import Callable, Deque, List, Optional
+from typing import Callable, Deque, List, Optional, Set
 
 __all__ = ["ThreadPool"]
+
+#: How often `shutdown` looks again for workers blocked in gochan operations.
+POLL = 0.05
 
 
 class ThreadPool:
@@ -83,20 +86,25 @@ class ThreadPool:
                 job = self._jobs.popleft()
             job()
 
-    def shutdown(self, deadline: float) -> bool:
+    def shutdown(self, deadline: float, interrupt: Optional[Callable[[Set[int]], None]] = None) -> bool:
         """Stop accepting jobs, let idle workers exit, wait for busy ones until `deadline` (monotonic).
 
-        Queued jobs still run. True if every worker ended in time.
+        Queued jobs still run. While waiting, `interrupt(idents)` is called
+        every `POLL` seconds with the idents of the workers still alive (to
+        end those blocked in gochan operations). True if every worker ended
+        in time.
         """
         with self._lock:
             self._stopping = True
             self._ready.notify_all()
             self._launch.notify_all()
             threads = list(self._threads) + ([self._launcher] if self._launcher is not None else [])
-        ok = True
-        for t in threads:
-            if t is threading.current_thread() or t.ident is None:
-                continue
-            t.join(max(0.0, deadline - time.monotonic()))
-            ok = ok and not t.is_alive()
-        return ok
+        threads = [t for t in threads if t is not threading.current_thread() and t.ident is not None]
+        while True:
+            alive = [t for t in threads if t.is_alive()]
+            left = deadline - time.monotonic()
+            if not alive or left <= 0:
+                return not alive
+            if interrupt is not None:
+                interrupt({t.ident for t in alive if t.ident is not None})
+            alive[0].join(min(left, POLL))

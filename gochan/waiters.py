@@ -129,13 +129,14 @@ class ThreadWaiter:
     `dump()` reads; `thread` is the thread's name.
     """
 
-    __slots__ = ("lock", "value", "op", "waiting", "thread", "ident", "__weakref__")
+    __slots__ = ("lock", "value", "error", "op", "waiting", "thread", "ident", "__weakref__")
     flag = None
 
     def __init__(self) -> None:
         self.lock = threading.Lock()
         self.lock.acquire()
         self.value: Any = None
+        self.error: Optional[BaseException] = None
         self.op = ""
         self.waiting: Any = None
         self.thread = threading.current_thread().name
@@ -143,6 +144,11 @@ class ThreadWaiter:
 
     def wake(self, value: Any) -> None:
         self.value = value
+        self.lock.release()
+
+    def wake_error(self, exc: BaseException) -> None:
+        """Wake the thread with `exc` raised where it waits (its operation must be withdrawn first)."""
+        self.error = exc
         self.lock.release()
 
     def wait(self, op: str, waiting: Any) -> Any:
@@ -156,6 +162,10 @@ class ThreadWaiter:
             self.waiting = None
         value = self.value
         self.value = None
+        error = self.error
+        if error is not None:
+            self.error = None
+            raise error
         return value
 
     def withdraw(self, pending: Any) -> None:

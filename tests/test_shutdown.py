@@ -1,0 +1,85 @@
+"""shutdown() and `thread` bodies: one blocked in a gochan operation is ended with `Cancelled`
+(not reported), so shutdown() without a timeout returns; one in a blocking call is waited for
+until the timeout. Each test runs in a fresh process (the runtime is process-global)."""
+from __future__ import annotations
+
+import os
+import subprocess
+import sys
+import textwrap
+
+import pytest
+
+ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+
+
+def run(body: str) -> subprocess.CompletedProcess:
+    return subprocess.run([sys.executable, "-c", textwrap.dedent(body)], cwd=ROOT,
+                          capture_output=True, text=True, timeout=30)
+
+
+@pytest.mark.timeout(40)
+def test_shutdown_ends_thread_bodies_blocked_in_gochan_operations() -> None:
+    r = run("""
+        import threading, time
+        import gochan
+        from gochan import alts, chan, put, stats, take, thread
+        reported = []
+        gochan.set_exception_handler(reported.append)
+        log = []
+        c, d, e = chan(), chan(), chan()
+
+        def blocked_take():
+            try:
+                return take(c)
+            finally:
+                log.append("take")
+
+        def blocked_alts():
+            try:
+                return alts([d, (e, "x")])
+            except gochan.errors.Cancelled:
+                log.append("alts cancelled")
+                raise
+
+        results = [thread(blocked_take), thread(blocked_alts)]
+        deadline = time.monotonic() + 10
+        while stats(c).pending_takes < 1 or stats(d).pending_takes < 1 or stats(e).pending_puts < 1:
+            assert time.monotonic() < deadline
+            time.sleep(0.001)
+        t0 = time.monotonic()
+        ok = gochan.shutdown()
+        took = time.monotonic() - t0
+        assert ok is True and took < 5, (ok, took)
+        assert sorted(log) == ["alts cancelled", "take"], log
+        assert [take(res) for res in results] == [None, None]
+        assert reported == [], reported
+        counts = [(stats(x).pending_takes, stats(x).pending_puts) for x in (c, d, e)]
+        assert counts == [(0, 0)] * 3, counts  # withdrawn: nothing left pending
+        assert [t.name for t in threading.enumerate() if t.name.startswith("gochan")] == []
+        print("ALL OK")
+    """)
+    assert r.returncode == 0 and "ALL OK" in r.stdout, r.stdout + r.stderr
+
+
+@pytest.mark.timeout(40)
+def test_shutdown_with_a_timeout_leaves_a_thread_in_a_blocking_call() -> None:
+    r = run("""
+        import threading, time
+        import gochan
+        from gochan import thread
+        release = threading.Event()
+        started = threading.Event()
+        def stuck():
+            started.set()
+            release.wait(20)  # not a gochan operation: cannot be interrupted
+        thread(stuck)
+        assert started.wait(10)
+        t0 = time.monotonic()
+        ok = gochan.shutdown(timeout_ms=200)
+        took = time.monotonic() - t0
+        assert ok is False and 0.15 <= took < 3, (ok, took)
+        release.set()
+        print("ALL OK")
+    """)
+    assert r.returncode == 0 and "ALL OK" in r.stdout, r.stdout + r.stderr
