@@ -311,7 +311,7 @@ def eval_targets(doc: dict) -> list[dict]:
             out.append({"target": label, "ratio": None, "met": None})
             continue
         ratio = g / o
-        pairs = [a / b for a, b in zip(values(doc, wid, "gochan", key), values(doc, owid, oc, key)) if b]
+        pairs = [a / b for a, b in zip(values(doc, wid, "gochan", key), values(doc, owid, oc, key), strict=False) if b]
         met = ratio >= thr if op == ">=" else ratio <= thr
         out.append({"target": label, "ratio": ratio, "met": met, "op": op, "threshold": thr,
                     "paired_ratio": statistics.median(pairs) if pairs else None})

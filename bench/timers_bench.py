@@ -26,11 +26,12 @@
   while 100,000 timeouts an hour away are armed and nothing else happens.
 - `load_nogc`: `load` with the cycle collector off, to tell the timers'
   share from the collector's; `load_gctuned`: with `gc.set_threshold(50_000,
-  20, 100)`, a setting an application with that many go blocks might choose. `*_full_gc_n` / `*_full_gc_max`: how many full
-  collections (each stops every thread) overlapped the timeouts' firing, and
-  the longest in ms. In a full run `quiet` and `load` run REPEATS times,
-  each in a fresh process: figures are the medians, `quiet_p99_runs` and
-  `load_fire_p99_runs` list each run's.
+  20, 100)`, a setting an application with that many go blocks might choose.
+  `*_full_gc_n` / `*_full_gc_max`: how many full collections (each stops
+  every thread) overlapped the timeouts' firing, and the longest in ms.
+  In a full run `quiet` and `load` run REPEATS times, each in a fresh
+  process: figures are the medians, `quiet_p99_runs` and `load_fire_p99_runs`
+  list each run's.
 - `*_noreap`: the same with the reaper off (gochan.reaper sweeps every parked
   go block after each full collection: ~1 s per sweep at 100,000 parked),
   to tell the timers' share from the sweeps'.
@@ -103,8 +104,8 @@ def part_arm(quick: bool) -> Dict[str, float]:
     """
     from gochan import take
     from gochan.channel import Chan
-    from gochan.runtime import hubs
     from gochan.process import go_on
+    from gochan.runtime import hubs
     from gochan.timers import timeout
 
     assert len(hubs()) >= len(ARM_SIZES), "run with GOCHAN_POOL_SIZE=3"
@@ -189,9 +190,9 @@ class _Recorder:
 def _gochan_sleepers(timeout_fn: Callable[[float], Any], delays: List[float]) -> _Recorder:
     """One driver go block per hub spawns its share of sleepers (go blocks) without pausing;
     each sleeper arms `timeout_fn(ms)` and parks on it."""
-    from gochan import take_async, take
-    from gochan.runtime import hubs
+    from gochan import take, take_async
     from gochan.process import go_on
+    from gochan.runtime import hubs
 
     rec = _Recorder(len(delays))
 

@@ -6,8 +6,7 @@ is quoted in the comments.
 """
 import time
 
-from gochan import (alts, chan, close, dropping_buffer, go, put, sliding_buffer, take, thread,
-                    timeout)
+from gochan import alts, chan, close, dropping_buffer, go, put, sliding_buffer, take, thread, timeout
 
 
 def channels() -> None:

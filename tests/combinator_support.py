@@ -62,8 +62,9 @@ def no_loop_left_behind():
     wait_no_loops()
 
 
-@pytest.fixture
-def reported():
+@pytest.fixture(name="reported")
+def reported_fixture():
+    """Exceptions passed to the exception handler (a list); import `reported_fixture`, request `reported`."""
     got: List[BaseException] = []
     set_exception_handler(got.append)
     yield got

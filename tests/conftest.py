@@ -140,8 +140,8 @@ def pending() -> Callable[[Any], Tuple[int, int]]:
 
 def nudge_hubs() -> None:
     """Make every hub thread run once (a greenlet dropped elsewhere is freed on its own thread)."""
-    from gochan.runtime import hubs
     from gochan.process import go_on
+    from gochan.runtime import hubs
     for i in range(len(hubs())):
         assert gochan.take(go_on(i, lambda: True)) is True
 

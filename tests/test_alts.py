@@ -320,7 +320,7 @@ def test_write_on_closed_in_random_order() -> None:
     close(closed)
     for _ in range(3000):
         assert alts([open_, (closed, 1)]) == (False, closed)
-    for i in range(1024):
+    for _i in range(1024):
         take_async(open_, lambda v: None)
     assert offer(open_, 1) is True
 

@@ -40,7 +40,7 @@ def test_fixed_buffer_counts_and_is_fifo() -> None:
 
 
 def test_fixed_buffer_remove_on_empty_raises() -> None:
-    with pytest.raises(Exception):
+    with pytest.raises(IndexError):
         buffer(1).remove()
 
 
@@ -53,7 +53,7 @@ def test_dropping_buffer_keeps_the_oldest() -> None:
     assert len(b) == 2
     assert b.remove() == ":1"
     assert b.remove() == ":2"
-    with pytest.raises(Exception):
+    with pytest.raises(IndexError):
         b.remove()
 
 
@@ -66,7 +66,7 @@ def test_sliding_buffer_keeps_the_newest() -> None:
     assert len(b) == 2
     assert b.remove() == ":2"
     assert b.remove() == ":3"
-    with pytest.raises(Exception):
+    with pytest.raises(IndexError):
         b.remove()
 
 

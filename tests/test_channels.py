@@ -611,7 +611,7 @@ def test_takers_served_in_arrival_order(bg, pending, until, buf) -> None:
             kinds.append(bg(take, c))
         else:
             kinds.append(go(take, c))
-        until(lambda: pending(c) == (0, i + 1), what=f"taker {i} pending")
+        until(lambda i=i: pending(c) == (0, i + 1), what=f"taker {i} pending")
     for i in range(9):
         assert put(c, i * 10) is True
     got = []
@@ -641,7 +641,7 @@ def test_putters_served_in_arrival_order(bg, pending, until, buf) -> None:
             putters.append(bg(put, c, i))
         else:
             putters.append(go(put, c, i))
-        until(lambda: pending(c) == (i + 1, 0), what=f"putter {i} pending")
+        until(lambda i=i: pending(c) == (i + 1, 0), what=f"putter {i} pending")
     got = [take(c) for _ in range(9 + (buf or 0))]
     assert got == [("buffered", i) for i in range(buf or 0)] + list(range(9))
     for p in putters:

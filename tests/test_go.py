@@ -37,8 +37,8 @@ from gochan import (
     take,
     thread,
 )
-from gochan.runtime import hubs
 from gochan.process import go_on
+from gochan.runtime import hubs
 
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 
@@ -399,9 +399,9 @@ def test_nested_handlers_rethrowing_build_message() -> None:
                 try:
                     raise ValueError(take(c))
                 except ValueError as e:
-                    raise ValueError(e.args[0] + take(c))
+                    raise ValueError(e.args[0] + take(c)) from e
             except ValueError as e:
-                raise ValueError(e.args[0] + take(c))
+                raise ValueError(e.args[0] + take(c)) from e
         except ValueError as e:
             return e.args[0]
 
@@ -762,7 +762,7 @@ def test_finished_go_blocks_let_go_of_their_arguments_and_results() -> None:
         take(gate)
         return Payload()
 
-    results = [go(body, a, g) for a, g in zip(args, gates)]
+    results = [go(body, a, g) for a, g in zip(args, gates, strict=True)]
     del args
     for g in gates:
         close(g)

@@ -13,15 +13,44 @@ from __future__ import annotations
 from typing import Any, List
 
 import pytest
+from combinator_support import (  # noqa: F401 (the fixtures are used by name)
+    no_loop_left_behind,
+    reported_fixture,
+    wait_for,
+)
 
 import gochan
-from gochan import (Mix, Mult, Pub, admix, chan, close, go, into, mix, mult, pipe, poll, pub, put,
-                    put_async, solo_mode, sub, take, take_n, tap, thread, to_chan, toggle, unmix,
-                    unmix_all, unsub, unsub_all, untap, untap_all)
-
-from combinator_support import (  # noqa: F401 (fixtures are used by name)
-    WAIT, drain, live_loops, no_loop_left_behind, reported, wait_for, wait_no_loops)
-
+from gochan import (
+    Mix,
+    Mult,
+    Pub,
+    admix,
+    chan,
+    close,
+    go,
+    into,
+    mix,
+    mult,
+    pipe,
+    poll,
+    pub,
+    put,
+    put_async,
+    solo_mode,
+    sub,
+    take,
+    take_n,
+    tap,
+    thread,
+    to_chan,
+    toggle,
+    unmix,
+    unmix_all,
+    unsub,
+    unsub_all,
+    untap,
+    untap_all,
+)
 
 # ================================================================== mult
 

@@ -16,14 +16,15 @@ from itertools import cycle, islice
 from typing import Any, Callable, List
 
 import pytest
+from combinator_support import (  # noqa: F401 (the fixtures are used by name)
+    live_loops,
+    no_loop_left_behind,
+    reported_fixture,
+    wait_for,
+)
 
 import gochan
-from gochan import (chan, close, go, into, pipeline, pipeline_async, pipeline_blocking, put, take,
-                    thread, to_chan, xf)
-
-from combinator_support import (  # noqa: F401 (fixtures are used by name)
-    WAIT, drain, live_loops, no_loop_left_behind, reported, wait_for, wait_no_loops)
-
+from gochan import chan, close, go, into, pipeline, pipeline_async, pipeline_blocking, put, take, thread, to_chan, xf
 
 # ------------------------------------------------------------ helpers
 

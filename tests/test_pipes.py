@@ -15,14 +15,36 @@ from collections import Counter, OrderedDict, deque
 from typing import Any, Callable, List
 
 import pytest
+from combinator_support import (  # noqa: F401 (the fixtures are used by name)
+    drain,
+    live_loops,
+    no_loop_left_behind,
+    reported_fixture,
+    wait_for,
+    wait_no_loops,
+)
 
 import gochan
-from gochan import (chan, close, go, into, merge, onto_chan, onto_chan_thread, pipe, poll, put,
-                    reduce, split, take, take_n, thread, to_chan, transduce, xf)
-
-from combinator_support import (  # noqa: F401 (fixtures are used by name)
-    WAIT, drain, live_loops, no_loop_left_behind, reported, wait_for, wait_no_loops)
-
+from gochan import (
+    chan,
+    close,
+    go,
+    into,
+    merge,
+    onto_chan,
+    onto_chan_thread,
+    pipe,
+    poll,
+    put,
+    reduce,
+    split,
+    take,
+    take_n,
+    thread,
+    to_chan,
+    transduce,
+    xf,
+)
 
 # ------------------------------------------------------------ to_chan / onto_chan
 

@@ -23,8 +23,8 @@ from hypothesis import strategies as st
 
 import gochan
 from gochan import alts, chan, go, put, take, take_async
-from gochan.runtime import hubs
 from gochan.process import go_on
+from gochan.runtime import hubs
 from gochan.timers import BATCH, FAR, NEVER, SPAN, TICK, TimerWheel, sleep, timeout, wheels
 
 LOOSE = 2.0  # seconds: "closed, and not absurdly late" on a loaded 2-core machine
@@ -581,7 +581,7 @@ def test_wheel_never_early_and_at_most_one_tick_late() -> None:
         now += rnd.uniform(0, 0.01)
         while w.fire(now) == 0.0:
             pass
-        for d, c in zip(deadlines, cs):
+        for d, c in zip(deadlines, cs, strict=True):
             if c.closed:
                 assert d <= now  # never early
             else:
@@ -719,6 +719,6 @@ def test_wheel_add_from_is_taken_in_on_the_next_pass() -> None:
 def test_wheels_are_per_hub_and_installed() -> None:
     ws = wheels()
     assert len(ws) == len(hubs())
-    for h, w in zip(hubs(), ws):
+    for h, w in zip(hubs(), ws, strict=True):
         assert w.hub is h and w.hook in h.hooks
     assert "TimerWheel" in repr(ws[0])
