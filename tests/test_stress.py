@@ -113,21 +113,21 @@ def test_puts_and_takes_racing_close(buf: Any, reported) -> None:
 def _puts_and_takes_racing_close(buf: Any) -> None:
     c = chan(buf)
     never = chan()
-    n_thread_producers, per_thread = 4, 400
-    n_go_producers, per_go = 200, 20
-    total = n_thread_producers * per_thread + n_go_producers * per_go
+    n_thread_producers, n_go_producers = 4, 200
+    close_after = 1800  # values taken before the close; the producers are all still putting then
+    cap = 100_000  # per producer, only a bound should close fail to refuse puts: never reached
     taken = [0]
     taken_lock = threading.Lock()
 
-    def produce(name: Any, k: int) -> List[List[Any]]:
-        ok, refused = [], []
-        for i in range(k):
+    def produce(name: Any) -> List[Any]:
+        """Puts (name, 0), (name, 1), ... until a put returns False: every producer races the close."""
+        ok = []
+        for i in range(cap):
             v = (name, i)
-            if put(c, v):
-                ok.append(v)
-            else:
-                refused.append(v)
-        return [ok, refused]
+            if not put(c, v):
+                return [name, ok, [v]]
+            ok.append(v)
+        return [name, ok, []]
 
     def consume(use_alts: bool) -> List[Any]:
         got = []
@@ -143,20 +143,23 @@ def _puts_and_takes_racing_close(buf: Any) -> None:
             with taken_lock:
                 taken[0] += 1
 
-    producers = [thread(produce, ("t", p), per_thread) for p in range(n_thread_producers)]
-    producers += [go(produce, ("g", p), per_go) for p in range(n_go_producers)]
+    producers = [thread(produce, ("t", p)) for p in range(n_thread_producers)]
+    producers += [go(produce, ("g", p)) for p in range(n_go_producers)]
     consumers = [thread(consume, False), thread(consume, True)]
     consumers += [go(consume, i % 2 == 0) for i in range(60)]
 
-    wait_for(lambda: taken[0] >= total // 2, "half the values taken")
-    close(c)  # while producers are still putting
+    wait_for(lambda: taken[0] >= close_after, f"{close_after} values taken")
+    close(c)  # while every producer is still putting
 
     produced = results(producers)
     received = [v for got in results(consumers) for v in got]
-    accepted = [v for ok, _ in produced for v in ok]
-    refused = [v for _, no in produced for v in no]
-    assert len(accepted) + len(refused) == total
-    assert refused, "close did not race with the producers"
+    for name, ok, no in produced:
+        assert no, f"producer {name} made {cap} puts and none was refused: close did not race with it"
+        assert ok + no == [(name, i) for i in range(len(ok) + 1)]  # accepted ones, then the refused one
+    accepted = [v for _, ok, _ in produced for v in ok]
+    refused = [v for _, _, no in produced for v in no]
+    assert len(refused) == n_thread_producers + n_go_producers
+    assert len(accepted) >= close_after
     assert_exactly_once(received, accepted, refused)
 
 
