@@ -292,6 +292,12 @@ def _timeout_tt() -> Callable[[float], Any]:
     class ThreadWheel(TimerWheel):
         __slots__ = ()
 
+        def add_from(self, deadline: float, ch: Chan) -> bool:
+            first = TimerWheel.add_from(self, deadline, ch)
+            if first:  # the first since the thread looked: make sure it looks again
+                self.nudge()
+            return first
+
         def nudge(self) -> None:
             with state:
                 flags["poked"] = True
