@@ -8,6 +8,7 @@
 - `until`: a bounded wait for a condition (never an unbounded sleep).
 - `pending`: a channel's pending puts and takes, read from its repr (which
   the SPEC says shows them).
+- `reports`: the blocking detector at 100 ms, recording what it reports.
 
 Tests order events explicitly (a thread is known to be blocked once the
 channel's repr counts its pending op), never with sleeps.
@@ -149,3 +150,18 @@ def nudge_hubs() -> None:
 @pytest.fixture
 def nudge() -> Callable[[], None]:
     return nudge_hubs
+
+
+@pytest.fixture
+def reports() -> Iterator[Tuple[List[Tuple[int, float, str]], threading.Event]]:
+    """The blocking detector at 100 ms, its reports recorded: (reports, an event set at the first)."""
+    got: List[Tuple[int, float, str]] = []
+    event = threading.Event()
+
+    def report(hub: int, seconds: float, stack: str) -> None:
+        got.append((hub, seconds, stack))
+        event.set()
+
+    gochan.set_blocking_threshold(100, report)
+    yield got, event
+    gochan.set_blocking_threshold(None)

@@ -16,6 +16,7 @@ import pytest
 from gochan import alts, chan, go, put, stats, take
 from gochan.process import go_on
 from gochan.reaper import stack_credit
+from gochan.runtime import hubs
 
 
 def _collect_until(pred: Callable[[], bool], nudge: Callable[[], None], timeout: float) -> bool:
@@ -168,3 +169,96 @@ def test_a_channel_held_by_a_blocked_thread_is_reachable(nudge, bg) -> None:
     assert t.join() is True
     assert take(done) is None
     assert log == ["from the thread", "finally"]
+
+
+# Moved from test_go.py: plain take/put (also through a helper), a reachable channel, and a
+# channel another parked go block can reach.
+
+@pytest.mark.timeout(30)
+@pytest.mark.parametrize("op", ["take", "put", "deep take"])
+def test_go_block_parked_on_unreachable_channel_is_collected(nudge, op) -> None:
+    log: List[str] = []
+    parked = threading.Event()
+
+    def deeper(c: Any) -> Any:
+        return take(c)
+
+    def deep(c: Any) -> Any:
+        return deeper(c)
+
+    def body() -> None:
+        c = chan()
+        try:
+            parked.set()
+            # nobody else can ever reach c
+            if op == "take":
+                take(c)
+            elif op == "put":
+                put(c, "never taken")
+            else:
+                deep(c)
+            log.append("resumed")
+        finally:
+            log.append("finally")
+
+    go(body)
+    assert parked.wait(10)
+    # reaped at the second sweep that sees it parked (the first only marks it)
+    assert _collect_until(lambda: "finally" in log, nudge, timeout=10), "the go block was never collected"
+    assert log == ["finally"]
+    assert take(go(lambda: "hubs fine")) == "hubs fine"
+
+
+@pytest.mark.timeout(30)
+def test_go_block_parked_on_reachable_channel_is_not_collected(nudge) -> None:
+    log: List[str] = []
+    keep = [chan()]
+    parked = threading.Event()
+
+    def body() -> None:
+        c = keep[0]
+        try:
+            parked.set()
+            log.append(take(c))
+        finally:
+            log.append("finally")
+
+    g = go(body)
+    assert parked.wait(10)
+    assert not _collect_until(lambda: bool(log), nudge, timeout=3.0)  # spans two sweeps (the first only marks)
+    put(keep[0], "resumed")
+    assert take(g) is None
+    assert log == ["resumed", "finally"]
+
+
+@pytest.mark.timeout(30)
+@pytest.mark.parametrize("helper_hub", [0, 1])
+def test_go_block_is_not_collected_while_another_parked_go_block_can_wake_it(nudge, helper_hub) -> None:
+    # c is referenced only by the frames of two go blocks: the waiter (parked on c)
+    # and a helper parked on d, which the test can reach and which will put on c
+    helper_hub = min(helper_hub, len(hubs()) - 1)
+    handoff, d = chan(1), chan()
+    log: List[Any] = []
+    parked = threading.Event()
+
+    def waiter() -> None:
+        c = chan()
+        put(handoff, c)  # through a channel, so no argument tuple holds c
+        try:
+            parked.set()
+            log.append(take(c))
+        finally:
+            log.append("finally")
+
+    def helper() -> None:
+        c = take(handoff)
+        v = take(d)
+        put(c, v)
+
+    w = go_on(0, waiter)
+    h = go_on(helper_hub, helper)
+    assert parked.wait(10)
+    assert not _collect_until(lambda: bool(log), nudge, timeout=3.0)  # spans two sweeps
+    assert put(d, "woken") is True
+    assert take(h) is None and take(w) is None
+    assert log == ["woken", "finally"]

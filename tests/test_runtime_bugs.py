@@ -21,7 +21,6 @@ from typing import Any, List, Tuple
 
 import pytest
 
-import gochan
 from gochan import DEFAULT, alts, chan, close, go, put, take, timeout
 from gochan.buffers import FixedBuffer
 from gochan.process import go_on
@@ -194,20 +193,6 @@ def test_a_thread_sleep_on_timeout_is_not_held_back_by_a_busy_hub() -> None:
 
 
 # ------------------------------------------------------------------ blocking detector
-
-
-@pytest.fixture
-def reports():
-    got: List[Tuple[int, float, str]] = []
-    event = threading.Event()
-
-    def report(hub: int, seconds: float, stack: str) -> None:
-        got.append((hub, seconds, stack))
-        event.set()
-
-    gochan.set_blocking_threshold(100, report)
-    yield got, event
-    gochan.set_blocking_threshold(None)
 
 
 def _busy(ms: float) -> None:

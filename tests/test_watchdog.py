@@ -1,27 +1,11 @@
 """The blocking detector: a go block holding its hub is reported once, with its stack."""
-import threading
 import time
-from typing import List, Tuple
 
 import pytest
 
 import gochan
 from gochan import chan, go, put, take
 from gochan.watchdog import set_blocking_threshold
-
-
-@pytest.fixture
-def reports():
-    got: List[Tuple[int, float, str]] = []
-    event = threading.Event()
-
-    def report(hub: int, seconds: float, stack: str) -> None:
-        got.append((hub, seconds, stack))
-        event.set()
-
-    set_blocking_threshold(100, report)
-    yield got, event
-    set_blocking_threshold(None)
 
 
 def _hog_the_hub(seconds: float) -> int:
