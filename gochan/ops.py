@@ -40,7 +40,9 @@ def _none_put(fname: str) -> ValueError:
 
 
 # take and put inline suspend.suspend's go-block half: they are the W1/W2 hot
-# path, where one more call level costs ~4% of a round trip.
+# path. Through suspend() (a call, a bound method, *args, getcurrent again)
+# callgrind counted 39.2k instructions per W1 round trip against 29.4k, and
+# 13.6k per W2 item against 8.7k.
 
 def take(c: "Chan[T]") -> Optional[T]:
     """Take a value from `c`: park (go block) or block (thread) until one arrives.

@@ -10,8 +10,8 @@ A thread interrupted while registered or blocked (Ctrl-C) withdraws the
 operation, so it never completes behind the thread's back.
 
 `take` and `put` in ops.py inline the go-block half of this for speed (the
-W1/W2 benchmarks: a call level costs ~4% of a round trip); everything else
-calls `suspend`.
+W1/W2 benchmarks: through `suspend` they cost 33% and 57% more
+instructions); everything else calls `suspend`.
 """
 from __future__ import annotations
 
