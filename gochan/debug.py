@@ -10,7 +10,7 @@ from __future__ import annotations
 import os
 import sys
 from dataclasses import dataclass, field
-from typing import IO, Any, Dict, List, Optional, Tuple
+from typing import IO, Any, Dict, List, Optional, Set, Tuple
 
 from .hub import IDLE, GoTask, Hub, Spawn, go_frames
 from .runtime import peek_runtime
@@ -92,22 +92,31 @@ def _hub_infos(hub: Hub, current: Dict[int, Any]) -> List[GoBlockInfo]:
             loc = f"{code.co_filename}:{code.co_firstlineno}" if code is not None else ""
             infos.append(GoBlockInfo("go", hub.index, hub.name, _name(t.fn), "not started", "", (), loc, []))
     for g in hub.live_tasks():
-        op, waiting, fn = g.op, g.waiting, g.fn
-        if op == IDLE:
+        try:
+            info = _task_info(hub, g, runnable, current)
+        except Exception:  # pragma: no cover - it changed under us (it runs on another thread)
             continue
-        if op is None:
-            state = "running"
-            frames = go_frames(current.get(hub.ident or -1)) or []
-        elif id(g) in runnable:  # its operation completed: it waits for its hub, on nothing
-            state, op = "runnable", None
-            frames = go_frames(g.gr_frame) or []
-        else:
-            state = "parked"
-            frames = go_frames(g.gr_frame) or []
-        location, stack = _describe(frames)
-        infos.append(GoBlockInfo("go", hub.index, hub.name, _name(fn), state, op or "",
-                                 _ports(op, waiting), location, stack))
+        if info is not None:
+            infos.append(info)
     return infos
+
+
+def _task_info(hub: Hub, g: GoTask, runnable: Set[int], current: Dict[int, Any]) -> Optional[GoBlockInfo]:
+    op, waiting, fn = g.op, g.waiting, g.fn
+    if op == IDLE:
+        return None
+    if op is None:
+        state = "running"
+        frames = go_frames(current.get(hub.ident or -1)) or []
+    elif id(g) in runnable:  # its operation completed: it waits for its hub, on nothing
+        state, op = "runnable", None
+        frames = go_frames(g.gr_frame) or []
+    else:
+        state = "parked"
+        frames = go_frames(g.gr_frame) or []
+    location, stack = _describe(frames)
+    return GoBlockInfo("go", hub.index, hub.name, _name(fn), state, op or "",
+                       _ports(op, waiting), location, stack)
 
 
 def _thread_info(w: ThreadWaiter, current: Dict[int, Any]) -> Optional[GoBlockInfo]:

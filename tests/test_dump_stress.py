@@ -4,11 +4,12 @@ block parked for the whole run is listed every time."""
 from __future__ import annotations
 
 import threading
+import time
 
 import pytest
 
 import gochan
-from gochan import alts, chan, close, go, put, take, thread, timeout
+from gochan import alts, chan, close, go, put, stats, take, thread, timeout
 
 STATES = {"parked", "runnable", "running", "not started", "blocked"}
 
@@ -18,6 +19,10 @@ def test_dump_is_consistent_while_go_blocks_churn() -> None:
     stop = threading.Event()
     anchor = chan(name="anchor")
     held = go(take, anchor)  # parked for the whole test
+    deadline = time.monotonic() + 10
+    while stats(anchor).pending_takes < 1:
+        assert time.monotonic() < deadline, "the anchor go block never parked"
+        time.sleep(0.001)
 
     def churn(i: int) -> int:
         n = 0
