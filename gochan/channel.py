@@ -24,7 +24,7 @@ from typing import Any, Callable, Generic, Iterator, List, Optional, Tuple, Type
 
 from .buffers import Buffer, FixedBuffer, PromiseBuffer, ResultBuffer
 from .errors import MAX_PENDING, TooManyPendingError, report_exception
-from .protocols import NOT_READY, PENDING, PUT, TAKE, Sentinel
+from .protocols import NOT_READY, PENDING, PUT, TAKE, Sentinel, Waiter
 from .suspend import suspend
 from .waiters import NONBLOCKING, OK, OTHER_DEAD, SELF_DEAD, commit_pair
 from .xf import Reduced as _Reduced
@@ -111,7 +111,7 @@ class Chan(Generic[T]):
         self._rf: Optional[_Xform] = _Xform(xform(_base_rf), ex_handler) if xform is not None else None
 
     # ------------------------------------------------------------------ put
-    def put_with(self, waiter: Any, val: Any, blockable: bool = True) -> Any:
+    def put_with(self, waiter: Waiter, val: Any, blockable: bool = True) -> Any:
         """Put `val` for `waiter`: True/False when done now, else PENDING (queued; or NOT_READY
         when not `blockable`). `waiter` is a `protocols.Waiter`, or `NONBLOCKING` for a try."""
         wakes = None
@@ -174,7 +174,7 @@ class Chan(Generic[T]):
                 t.wake(v)
         return True
 
-    def withdraw(self, waiter: Any) -> bool:
+    def withdraw(self, waiter: Waiter) -> bool:
         """Remove `waiter`'s pending take or put if it is still queued: True if it was.
 
         For a thread interrupted while blocked (`ThreadWaiter.withdraw`), a go
@@ -201,7 +201,7 @@ class Chan(Generic[T]):
         finally:
             lock.release()
 
-    def _enqueue_put(self, val: Any, waiter: Any, blockable: bool) -> Any:
+    def _enqueue_put(self, val: Any, waiter: Waiter, blockable: bool) -> Any:
         # under the lock
         if not blockable:
             return NOT_READY
@@ -221,7 +221,7 @@ class Chan(Generic[T]):
         return PENDING
 
     # ----------------------------------------------------------------- take
-    def take_with(self, waiter: Any, blockable: bool = True) -> Any:
+    def take_with(self, waiter: Waiter, blockable: bool = True) -> Any:
         """Take for `waiter`: the value (None if closed) when done now, else PENDING (or NOT_READY)."""
         wakes = None
         match = None
@@ -298,7 +298,7 @@ class Chan(Generic[T]):
                 p.wake(True)
         return val
 
-    def _take_empty(self, waiter: Any, blockable: bool) -> Any:
+    def _take_empty(self, waiter: Waiter, blockable: bool) -> Any:
         # under the lock; nothing to take right now
         if self._closed:
             f = waiter.flag

@@ -12,7 +12,7 @@ from __future__ import annotations
 from typing import Any, Optional, Protocol, Sequence, runtime_checkable
 
 __all__ = ["PENDING", "NOT_READY", "Sentinel", "TAKE", "PUT", "ALTS", "SLEEP",
-           "CommitFlag", "Waiter", "Buffer", "Withdrawable"]
+           "CommitFlag", "Waiter", "Port", "Buffer", "Withdrawable"]
 
 
 class Sentinel:
@@ -73,6 +73,24 @@ class Withdrawable(Protocol):
     def withdraw(self, waiter: Any) -> bool: ...
 
     def ports(self) -> Sequence[Any]: ...
+
+
+class Port(Protocol):
+    """What `take` and `alts` can wait on: a channel today; a timeout is a channel, and the
+    I/O poller's readiness ports will be ports too.
+
+    `take_with(waiter)` completes now (the value) or queues `waiter` and
+    returns PENDING; with `blockable=False` it returns NOT_READY instead of
+    queueing. `withdraw` takes a queued waiter back. `takeable_hint()` is an
+    unlocked, possibly stale "something to take" that alts uses to skip
+    plainly empty ports.
+    """
+
+    def take_with(self, waiter: Waiter, blockable: bool = True) -> Any: ...
+
+    def withdraw(self, waiter: Waiter) -> bool: ...
+
+    def takeable_hint(self) -> bool: ...
 
 
 @runtime_checkable

@@ -81,7 +81,7 @@ class Runtime:
         if hub is None:
             g = getcurrent()
             if g.__class__ is GoTask and not g.hub.stopping:
-                g.hub.runq.append((sp, None))
+                g.hub.schedule(sp)  # stays on its spawner's hub
                 return
             pool = self.hubs
             i = self._next_hub  # a racy round-robin hint: a lost update only skews placement
