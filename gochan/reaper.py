@@ -41,6 +41,12 @@ MAX_DEFER = 5.0
 #: The backward walk from the ports stops here (levels, objects): beyond, all is reachable.
 MAX_DEPTH = 24
 MAX_OBJECTS = 20_000
+#: Candidates whose ports are walked back per sweep (`gc.get_referrers` compares every
+#: reference in the heap with every object it looks for), and the most objects looked for at once.
+WALK_BATCH = 64
+MAX_FRONTIER = 256
+#: Candidates examined per sweep at most.
+BATCH = 2048
 
 _PARKED = (TAKE, PUT, ALTS)
 CO_VARARGS = 0x04
@@ -49,10 +55,12 @@ CO_VARARGS = 0x04
 class HubReaper:
     """One hub's sweep requests: a hook of the hub loop (see `Hub.add_hook`)."""
 
-    __slots__ = ("hub", "requested", "requested_at", "after")
+    __slots__ = ("hub", "requested", "requested_at", "after", "turn", "walked")
 
     def __init__(self, hub: Hub) -> None:
         self.hub = hub
+        self.turn = 0  # where the next sweep's batches start, so every candidate gets its turn
+        self.walked: Dict[int, int] = {}  # id(go block) -> id(what it waited on) when last walked (ids only)
         self.requested = False
         self.requested_at = 0.0
         self.after = 0.0  # monotonic time before which the next sweep does not run
@@ -126,8 +134,36 @@ def sweep(hub: Hub) -> int:
     candidates = _candidates(hub)
     if not candidates or stack_credit() is None:
         return 0
-    dead = _unwakeable(candidates)
+    # At most BATCH candidates per sweep, taking turns (a candidate costs ~20 us of
+    # Python; left out, the others count as holding what they refer to). First without
+    # walking the heap: a port nothing but the candidates refers to (`c = chan();
+    # take(c)`) is decided then. A few of the others (their ports are also referred to
+    # from elsewhere: an argument tuple, a list...) get the walk, which costs a heap scan
+    # per level and grows with the number of ports looked for.
+    r = hub.services.get(HubReaper)
+    turn = r.turn if r is not None else 0
+    if len(candidates) > BATCH:
+        start = turn * BATCH % len(candidates)
+        candidates = (candidates[start:] + candidates[:start])[:BATCH]
+    dead = _unwakeable(candidates, walk=False)
+    found = {id(g) for g in dead}
+    rest = [g for g in candidates if id(g) not in found]
     del candidates
+    if rest:
+        # Those not yet walked while parked where they are go first, then the others in turn.
+        walked = r.walked if r is not None else {}
+        fresh = [g for g in rest if walked.get(id(g)) != id(g.waiting)]
+        stale = [g for g in rest if walked.get(id(g)) == id(g.waiting)]
+        start = turn * WALK_BATCH % len(stale) if stale else 0
+        batch = (fresh + stale[start:] + stale[:start])[:WALK_BATCH]
+        if r is not None:
+            r.walked = {id(g): id(g.waiting) for g in rest if walked.get(id(g)) == id(g.waiting)}
+            r.walked.update((id(g), id(g.waiting)) for g in batch)
+        dead += _unwakeable(batch, walk=True)
+        del fresh, stale, batch
+    if r is not None:
+        r.turn = turn + 1
+    del rest
     reaped = 0
     for g in dead:
         waiting = g.waiting
@@ -164,10 +200,14 @@ def _frames(g: Any) -> List[Any]:
     return out
 
 
-def _slots(f: Any) -> Dict[str, Any]:
-    """The variables frame `f`'s slots hold directly, by name (not cell variables, whose slot holds a cell)."""
+def _slots(f: Any, shown: Any = None) -> Dict[str, Any]:
+    """The variables frame `f`'s slots hold directly, by name (not cell variables, whose slot holds a cell).
+
+    `shown` is `f.f_locals` if already read (on 3.10-3.12 each read copies every local).
+    """
     code = f.f_code
-    shown = f.f_locals
+    if shown is None:
+        shown = f.f_locals
     cells = code.co_cellvars
     out = {}
     for name in code.co_varnames:
@@ -190,14 +230,19 @@ class _Graph:
         self.closure: Dict[int, Any] = {}  # the ports and what refers to them
         self.own: Set[int] = set()  # this sweep's own containers and frames
         self.unexplored: Set[int] = set()  # found objects whose referrers were not examined
+        self.slot_ids: Dict[int, List[int]] = {}  # frame id -> ids of what its slots hold
+        self.arg_ids: Dict[int, List[int]] = {}  # frame id -> ids of the arguments it was called with
         for g in candidates:
             self.internal[id(g)] = g
             frames = self.frames[id(g)] = _frames(g)
             for f in frames:
                 self.internal[id(f)] = f
-                loc = f.f_locals
-                if type(loc) is dict:  # the frame's own mirror of its locals (3.10-3.12)
-                    self.internal[id(loc)] = loc
+                shown = f.f_locals
+                if type(shown) is dict:  # the frame's own mirror of its locals (3.10-3.12)
+                    self.internal[id(shown)] = shown
+                loc = _slots(f, shown)
+                self.slot_ids[id(f)] = [id(v) for v in loc.values()]
+                self.arg_ids[id(f)] = [id(v) for v in _arguments(f.f_code, loc)]
             ids = []
             for p in g.waiting.ports():
                 self.closure[id(p)] = p
@@ -207,10 +252,15 @@ class _Graph:
         self.own.update(id(fs) for fs in self.frames.values())
 
 
-def _unwakeable(candidates: List[GoTask]) -> List[GoTask]:
-    """The candidates none of whose ports anything outside them can reach (see the module docstring)."""
+def _unwakeable(candidates: List[GoTask], walk: bool) -> List[GoTask]:
+    """The candidates none of whose ports anything outside them can reach (see the module docstring).
+
+    Without `walk`, the ports' referrers are not looked for: a port with any
+    reference from elsewhere counts as reachable.
+    """
     graph = _Graph(candidates)
-    _walk_back(graph)
+    if walk:
+        _walk_back(graph)
     counted = _count_inside(graph, candidates, stack_credit() or 0)
     inside, holds = counted
     roots = _roots(graph.closure, inside)
@@ -260,22 +310,23 @@ def _count_inside(graph: _Graph, candidates: List[GoTask], credit: int) -> "tupl
         for x in [g, *frames]:
             held.update(id(r) for r in _referents(x) if id(r) in inside)
         for k, f in enumerate(frames):
-            listed: Dict[int, int] = {}
-            for r in gc.get_referents(f):
-                if id(r) in inside:
-                    listed[id(r)] = listed.get(id(r), 0) + 1
             slots: Dict[int, int] = {}
-            loc = _slots(f)
-            for v in loc.values():
-                if id(v) in inside:
-                    slots[id(v)] = slots.get(id(v), 0) + 1
-                    held.add(id(v))
-            for i, n in slots.items():  # locals the collector does not see through the frame
-                inside[i] += max(0, n - listed.get(i, 0))
+            for i in graph.slot_ids[id(f)]:
+                if i in inside:
+                    slots[i] = slots.get(i, 0) + 1
+                    held.add(i)
+            if slots:
+                for r in gc.get_referents(f):
+                    i = id(r)
+                    if i in slots:
+                        slots[i] -= 1
+                for i, n in slots.items():  # locals the collector does not see through the frame
+                    if n > 0:
+                        inside[i] += n
             if credit and k > 0:  # this frame's arguments, still on its caller's stack
-                for v in _arguments(f.f_code, loc):
-                    if id(v) in inside:
-                        inside[id(v)] += credit
+                for i in graph.arg_ids[id(f)]:
+                    if i in inside:
+                        inside[i] += credit
         holds[id(g)] = held
     return inside, holds
 
@@ -323,7 +374,7 @@ def _walk_back(graph: _Graph) -> None:
     listed = _listed_refs()
     frontier = list(closure.values())
     for _ in range(MAX_DEPTH):
-        if not frontier or len(closure) > MAX_OBJECTS:
+        if not frontier or len(closure) > MAX_OBJECTS or len(frontier) > MAX_FRONTIER:
             break
         own.add(id(frontier))
         found: List[Any] = []

@@ -13,7 +13,7 @@ from typing import Any, Callable, List
 
 import pytest
 
-from gochan import alts, chan, go, put, stats, take
+from gochan import alts, chan, close, go, put, stats, take
 from gochan.process import go_on
 from gochan.reaper import stack_credit
 from gochan.runtime import hubs
@@ -262,3 +262,29 @@ def test_go_block_is_not_collected_while_another_parked_go_block_can_wake_it(nud
     assert put(d, "woken") is True
     assert take(h) is None and take(w) is None
     assert log == ["woken", "finally"]
+
+
+@pytest.mark.timeout(60)
+def test_an_unreachable_alts_is_reaped_among_many_reachable_parked_go_blocks(nudge) -> None:
+    # Each sweep walks the referrers of a bounded batch of go blocks; the ones not yet walked
+    # go first, so a new unreachable one is not queued behind hundreds that stay reachable.
+    keep = [chan() for _ in range(3000)]
+    held = [go_on(0, take, c) for c in keep]
+    log: List[str] = []
+    parked = threading.Event()
+
+    def body() -> None:
+        a, b = chan(), chan()
+        try:
+            parked.set()
+            alts([a, b])
+        finally:
+            log.append("finally")
+
+    done = go_on(0, body)
+    assert parked.wait(10)
+    assert _collect_until(lambda: "finally" in log, nudge, 20), "the alts go block was never reaped"
+    assert take(done) is None
+    for c in keep:
+        close(c)
+    assert all(take(h) is None for h in held)
