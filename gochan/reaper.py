@@ -23,10 +23,12 @@ from typing import Any, Dict, List, Optional, Set
 
 from greenlet import GreenletExit, getcurrent, greenlet
 
+from .channel import Chan
 from .errors import logger, report_exception
 from .hub import GoTask, Hub
 from .protocols import ALTS, PUT, TAKE
 from .runtime import Runtime, on_start, peek_runtime
+from .waiters import AltWaiter, Flag
 
 __all__ = ["sweep", "request_sweep", "stack_credit", "HubReaper"]
 
@@ -47,8 +49,14 @@ WALK_BATCH = 64
 MAX_FRONTIER = 256
 #: Candidates examined per sweep at most.
 BATCH = 2048
+#: What `_Graph._reach_forward` adds per candidate, and how deep it looks.
+FORWARD = 64
+FORWARD_DEPTH = 4
 
 _PARKED = (TAKE, PUT, ALTS)
+#: The containers `_Graph._reach_forward` may add (exact types), and the ports it looks into.
+_FORWARD = {tuple, list, dict, set, frozenset, Flag, AltWaiter}
+_QUEUED_ON = {Chan}
 CO_VARARGS = 0x04
 
 
@@ -232,8 +240,10 @@ class _Graph:
         self.unexplored: Set[int] = set()  # found objects whose referrers were not examined
         self.slot_ids: Dict[int, List[int]] = {}  # frame id -> ids of what its slots hold
         self.arg_ids: Dict[int, List[int]] = {}  # frame id -> ids of the arguments it was called with
+        seeds_of: Dict[int, List[Any]] = {}
         for g in candidates:
             self.internal[id(g)] = g
+            seeds = seeds_of[id(g)] = [g.waiting]
             frames = self.frames[id(g)] = _frames(g)
             for f in frames:
                 self.internal[id(f)] = f
@@ -241,6 +251,7 @@ class _Graph:
                 if type(shown) is dict:  # the frame's own mirror of its locals (3.10-3.12)
                     self.internal[id(shown)] = shown
                 loc = _slots(f, shown)
+                seeds.extend(loc.values())
                 self.slot_ids[id(f)] = [id(v) for v in loc.values()]
                 self.arg_ids[id(f)] = [id(v) for v in _arguments(f.f_code, loc)]
             ids = []
@@ -248,8 +259,41 @@ class _Graph:
                 self.closure[id(p)] = p
                 ids.append(id(p))
             self.ports[id(g)] = ids
+        for g in candidates:  # after every candidate is internal: they are never added
+            self._reach_forward(g, seeds_of.pop(id(g)))
         self.own.update(id(x) for x in (self, self.__dict__, self.internal, self.frames, self.closure, candidates))
         self.own.update(id(fs) for fs in self.frames.values())
+
+    def _reach_forward(self, g: GoTask, seeds: List[Any]) -> None:
+        """Add to `closure` the containers a candidate holds and its ports' queues, a few levels deep.
+
+        They account for references to the ports without a heap walk: the
+        argument tuple of `go(take, c)`, a list in a local, an alts' flag,
+        registrations and the channels' pending queues. Adding an object is
+        always safe (it becomes a root if anything outside holds it); only
+        the containers of builtin types and gochan's alts records are added,
+        at most FORWARD per candidate.
+        """
+        closure, internal = self.closure, self.internal
+        seeds.extend(closure[i] for i in self.ports[id(g)])
+        budget = FORWARD
+        level = seeds
+        for _ in range(FORWARD_DEPTH):
+            nxt: List[Any] = []
+            for x in level:
+                i = id(x)
+                if i in internal:
+                    continue
+                if i in closure:
+                    if x.__class__ in _QUEUED_ON:  # a port: look at its queues, do not add it again
+                        nxt.extend(gc.get_referents(x))
+                    continue
+                if x.__class__ not in _FORWARD or budget <= 0:
+                    continue
+                closure[i] = x
+                budget -= 1
+                nxt.extend(gc.get_referents(x))
+            level = nxt
 
 
 def _unwakeable(candidates: List[GoTask], walk: bool) -> List[GoTask]:
