@@ -148,30 +148,27 @@ def sweep(hub: Hub) -> int:
     # take(c)`) is decided then. A few of the others (their ports are also referred to
     # from elsewhere: an argument tuple, a list...) get the walk, which costs a heap scan
     # per level and grows with the number of ports looked for.
-    r = hub.services.get(HubReaper)
-    turn = r.turn if r is not None else 0
+    r = hub.services.get(HubReaper) or HubReaper(hub)
+    turn = r.turn
+    r.turn += 1
+    # Forget the walks of go blocks that moved on (ids only: no reference is kept).
+    r.walked = {i: w for i, w in ((id(g), id(g.waiting)) for g in candidates) if r.walked.get(i) == w}
     if len(candidates) > BATCH:
         start = turn * BATCH % len(candidates)
         candidates = (candidates[start:] + candidates[:start])[:BATCH]
     dead = _unwakeable(candidates, walk=False)
-    found = {id(g) for g in dead}
-    rest = [g for g in candidates if id(g) not in found]
+    decided = {id(g) for g in dead}
+    # Those not yet walked while parked where they are go first, then the others in turn.
+    fresh = [g for g in candidates if id(g) not in decided and id(g) not in r.walked]
+    stale = [g for g in candidates if id(g) not in decided and id(g) in r.walked]
     del candidates
-    if rest:
-        # Those not yet walked while parked where they are go first, then the others in turn.
-        walked = r.walked if r is not None else {}
-        fresh = [g for g in rest if walked.get(id(g)) != id(g.waiting)]
-        stale = [g for g in rest if walked.get(id(g)) == id(g.waiting)]
-        start = turn * WALK_BATCH % len(stale) if stale else 0
-        batch = (fresh + stale[start:] + stale[:start])[:WALK_BATCH]
-        if r is not None:
-            r.walked = {id(g): id(g.waiting) for g in rest if walked.get(id(g)) == id(g.waiting)}
-            r.walked.update((id(g), id(g.waiting)) for g in batch)
+    start = turn * WALK_BATCH % len(stale) if stale else 0
+    batch = (fresh + stale[start:] + stale[:start])[:WALK_BATCH]
+    del fresh, stale
+    r.walked.update((id(g), id(g.waiting)) for g in batch)
+    if batch:
         dead += _unwakeable(batch, walk=True)
-        del fresh, stale, batch
-    if r is not None:
-        r.turn = turn + 1
-    del rest
+    del batch
     reaped = 0
     for g in dead:
         waiting = g.waiting

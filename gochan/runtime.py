@@ -64,8 +64,6 @@ class Runtime:
         self.pool = ThreadPool()
         self.services: Dict[Any, Service] = {}
         self.lock = threading.Lock()
-        self.pid = os.getpid()
-        self.closed = False
         self._next_hub = 0
 
     def start(self) -> None:
@@ -103,7 +101,6 @@ class Runtime:
         """Stop services, hubs (ending every go block) and the pool; True if all stopped in time."""
         deadline = time.monotonic() + (timeout if timeout is not None else 1e9)
         with self.lock:
-            self.closed = True
             services = list(self.services.values())
         for svc in services:
             svc.stop(deadline)
