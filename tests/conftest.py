@@ -6,16 +6,14 @@
   exception, so a test can check that an operation is still blocked
   (`t.join(0.2)` then `t.is_alive()`) and later collect what it returned.
 - `until`: a bounded wait for a condition (never an unbounded sleep).
-- `pending`: a channel's pending puts and takes, read from its repr (which
-  the SPEC says shows them).
+- `pending`: a channel's pending puts and takes, from `stats(c)`.
 - `reports`: the blocking detector at 100 ms, recording what it reports.
 
 Tests order events explicitly (a thread is known to be blocked once the
-channel's repr counts its pending op), never with sleeps.
+channel's stats count its pending op), never with sleeps.
 """
 from __future__ import annotations
 
-import re
 import threading
 import time
 from typing import Any, Callable, Iterator, List, Optional, Tuple
@@ -124,14 +122,10 @@ def until() -> Callable[..., None]:
     return wait_until
 
 
-_PENDING_RE = re.compile(r"\bputs=(\d+) takes=(\d+)\b")
-
-
 def pending_of(c: Any) -> Tuple[int, int]:
-    """(pending puts, pending takes) of channel `c`, as its repr shows them."""
-    m = _PENDING_RE.search(repr(c))
-    assert m, f"repr shows no pending counts: {c!r}"
-    return int(m.group(1)), int(m.group(2))
+    """(pending puts, pending takes) of channel `c`, from `stats(c)`."""
+    s = gochan.stats(c)
+    return s.pending_puts, s.pending_takes
 
 
 @pytest.fixture

@@ -295,7 +295,7 @@ def test_trap_parked_put_survives_close_of_to() -> None:
         put(frm, i)
     to = chan()
     done = pipeline(2, to, identity_mapping, frm)
-    wait_for(lambda: "puts=1" in repr(to), "the pipeline to park on its put")
+    wait_for(lambda: gochan.stats(to).pending_puts == 1, "the pipeline to park on its put")
     close(to)
     assert take(to) == 0  # the pending put is delivered after close
     assert take(done) is None

@@ -188,7 +188,7 @@ def test_pipe_trap_parked_put_survives_close() -> None:
         put(frm, v)
     to = chan()
     pipe(frm, to)
-    wait_for(lambda: "puts=1" in repr(to), "the pipe to park on its put")
+    wait_for(lambda: gochan.stats(to).pending_puts == 1, "the pipe to park on its put")
     close(to)
     assert live_loops() == ["_pipe_loop"]
     assert take(to) == 0
