@@ -18,7 +18,8 @@ MAX_PENDING = 1024
 
 
 class Cancelled(BaseException):
-    """Raised in a `thread` body blocked in a gochan operation when the runtime shuts down.
+    """Raised where a go block is parked, or a `thread` body blocked in a gochan operation,
+    when the runtime shuts down.
 
     A `BaseException`, so `except Exception` does not swallow it; a body that
     ends with it closes its channel without a value and is not reported.

@@ -26,7 +26,7 @@ from typing import Any, Callable, Deque, Dict, List, Optional, Tuple
 
 from greenlet import GreenletExit, getcurrent, greenlet
 
-from .errors import report_exception
+from .errors import Cancelled, report_exception
 
 __all__ = ["GoTask", "Hub", "Spawn", "HubCall", "current_go", "current_hub", "go_frames", "IDLE"]
 
@@ -199,11 +199,13 @@ def _go_loop() -> None:
                 result = fn(args[0], args[1], args[2])
             else:
                 result = fn(*args)
-        except GreenletExit:  # reaped or shut down
+        except GreenletExit:  # reaped
             self.fn = None
             if ch is not None:
                 ch.deliver_result(None)
             return
+        except Cancelled:  # shut down: the channel closes without a value, nothing is reported
+            pass
         except BaseException as exc:
             report_exception(exc)
         fn = args = kwargs = None  # drop references while parked
@@ -469,7 +471,8 @@ class Hub:
             target = value = None  # this frame lives on: do not pin what ran (the reaper counts refs)
 
     def _end_all(self) -> None:
-        """`stop()`: unstarted go blocks never run, parked and runnable ones get GreenletExit, then idle ones."""
+        """`stop()`: unstarted go blocks never run, parked and runnable ones are cancelled where they
+        wait (`Cancelled`, so their `finally` blocks run), idle greenlets end."""
         with self.inbox_lock:
             items = list(self.inbox)
             self.inbox.clear()
@@ -481,10 +484,10 @@ class Hub:
                 target.chan.deliver_result(None)
         for task in self.live_tasks():
             waiting = task.waiting
-            if waiting is not None and not waiting.withdraw(task):
-                pass  # completed meanwhile: its wake was dropped with the queues above
+            if waiting is not None:
+                waiting.withdraw(task)  # if it completed meanwhile, its wake went with the queues above
             try:
-                task.throw(GreenletExit)
+                task.throw(Cancelled())
             except BaseException as exc:
                 report_exception(exc)
         free, self.free = self.free, []

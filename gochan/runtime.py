@@ -169,8 +169,9 @@ def hubs() -> List[Hub]:
 
 
 def shutdown(timeout_ms: Optional[float] = None) -> bool:
-    """Stop the runtime: every live go block ends (GreenletExit where it is parked, so its
-    `finally` blocks run, and its channel closes), unstarted ones never run, and hubs, the
+    """Stop the runtime: every live go block is cancelled (`Cancelled` raised where it is
+    parked, so its `finally` blocks run, and its channel closes without a value), a `thread`
+    body blocked in a gochan operation too, unstarted go blocks never run, and hubs, the
     thread pool, timers and the watchdog stop. Waits up to `timeout_ms` (None: until done).
     Returns True if everything stopped in time. Any later use starts a fresh runtime.
 

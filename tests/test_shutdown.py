@@ -83,3 +83,35 @@ def test_shutdown_with_a_timeout_leaves_a_thread_in_a_blocking_call() -> None:
         print("ALL OK")
     """)
     assert r.returncode == 0 and "ALL OK" in r.stdout, r.stdout + r.stderr
+
+
+@pytest.mark.timeout(40)
+def test_shutdown_cancels_parked_go_blocks_with_cancelled() -> None:
+    r = run("""
+        import gochan
+        from gochan import chan, go, stats, take
+        from gochan.errors import Cancelled
+        reported = []
+        gochan.set_exception_handler(reported.append)
+        seen = []
+        c = chan()
+
+        def body():
+            try:
+                take(c)
+            except Exception:  # Cancelled is a BaseException: not swallowed here
+                seen.append("Exception")
+            except BaseException as exc:
+                seen.append(type(exc).__name__)
+                raise
+
+        done = go(body)
+        while stats(c).pending_takes < 1:
+            pass
+        assert gochan.shutdown(timeout_ms=5000) is True
+        assert seen == ["Cancelled"], seen
+        assert take(done) is None and reported == [], reported
+        assert issubclass(Cancelled, BaseException) and not issubclass(Cancelled, Exception)
+        print("ALL OK")
+    """)
+    assert r.returncode == 0 and "ALL OK" in r.stdout, r.stdout + r.stderr
