@@ -23,7 +23,7 @@ from dataclasses import dataclass
 from typing import Any, Callable, Generic, Iterator, List, Optional, Tuple, TypeVar
 
 from .buffers import Buffer, FixedBuffer, PromiseBuffer, ResultBuffer
-from .errors import MAX_PENDING, TooManyPendingError, report_exception
+from .errors import MAX_PENDING, TooManyPendingError, none_put_error, report_exception
 from .protocols import NOT_READY, PENDING, PUT, TAKE, Sentinel, Waiter
 from .suspend import suspend
 from .waiters import NONBLOCKING, OK, OTHER_DEAD, SELF_DEAD, commit_pair
@@ -468,7 +468,7 @@ class Chan(Generic[T]):
     def put(self, value: T) -> bool:
         """`put(self, value)`: park or block until accepted; False if closed."""
         if value is None:
-            raise ValueError("put: v must not be None (None means 'closed' on a take)")
+            raise none_put_error("put")
         r = self.put_with(NONBLOCKING, value, False)
         return suspend(PUT, self, self.put_with, value) if r is NOT_READY else r  # type: ignore[no-any-return]
 

@@ -26,6 +26,11 @@ class Cancelled(BaseException):
     """
 
 
+def none_put_error(fname: str) -> ValueError:
+    """The error of a put of None (`put`, `offer`, `put_async`, `Chan.put`), naming the call."""
+    return ValueError(f"{fname}: v must not be None (None means 'closed' on a take)")
+
+
 class TooManyPendingError(RuntimeError):
     """Raised when an operation would be the 1025th pending put or take on a channel.
 

@@ -41,7 +41,6 @@ MAX_FREE = 1024
 IDLE = "idle"
 
 _get_ident = threading.get_ident
-_NO_KWARGS: Dict[str, Any] = {}  # shared by every go block spawned without keyword arguments
 
 Hook = Callable[[], Optional[float]]
 

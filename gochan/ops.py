@@ -13,7 +13,7 @@ from typing import Any, Callable, Dict, List, Optional, Sequence, Tuple, TypeVar
 from greenlet import getcurrent
 
 from .channel import Chan
-from .errors import TooManyPendingError
+from .errors import TooManyPendingError, none_put_error
 from .hub import GoTask
 from .protocols import ALTS, NOT_READY, PENDING, PUT, TAKE, Sentinel
 from .runtime import current_runtime
@@ -33,10 +33,6 @@ NOTHING: Any = Sentinel("NOTHING")
 
 def _bad_chan(fname: str, c: Any) -> TypeError:
     return TypeError(f"{fname}: c must be a Chan, got {c!r}")
-
-
-def _none_put(fname: str) -> ValueError:
-    return ValueError(f"{fname}: v must not be None (None means 'closed' on a take)")
 
 
 # take and put inline suspend.suspend's go-block half: they are the W1/W2 hot
@@ -70,7 +66,7 @@ def put(c: "Chan[T]", v: T) -> bool:
     dropping/sliding/promise buffer), False if `c` was already closed.
     """
     if v is None:
-        raise _none_put("put")
+        raise none_put_error("put")
     g = getcurrent()
     if c.__class__ is not Chan and not isinstance(c, Chan):
         raise _bad_chan("put", c)
@@ -88,7 +84,7 @@ def put(c: "Chan[T]", v: T) -> bool:
 def offer(c: "Chan[T]", v: T) -> Optional[bool]:
     """Put only if it completes at once: True if accepted, False if closed, None otherwise. Never parks."""
     if v is None:
-        raise _none_put("offer")
+        raise none_put_error("offer")
     if not isinstance(c, Chan):
         raise _bad_chan("offer", c)
     r = c.put_with(NONBLOCKING, v, False)
@@ -140,7 +136,7 @@ def put_async(c: "Chan[T]", v: T, fn: Optional[Callable[[bool], Any]] = None,
     1024 limit.
     """
     if v is None:
-        raise _none_put("put_async")
+        raise none_put_error("put_async")
     if not isinstance(c, Chan):
         raise _bad_chan("put_async", c)
     _check_callback("put_async", fn, False)
