@@ -92,12 +92,15 @@ class Chan(Generic[T]):
 
     # No __weakref__: 8 bytes on every channel (every go block has one), and
     # channels, like deques, need no weak references.
-    __slots__ = ("_lock", "_buf", "_takes", "_puts", "_closed", "_rf", "name")
+    __slots__ = ("_lock", "_buf", "_takes", "_puts", "_closed", "_rf", "name", "proc")
 
     def __init__(self, buf: Optional[Buffer] = None, xform: Optional[Callable[..., Any]] = None,
                  ex_handler: Optional[Callable[[BaseException], Any]] = None,
                  name: Optional[str] = None) -> None:
         self.name = name
+        #: The process whose result channel this is (go, thread, aio.spawn), for `cancel(ch)`; else None.
+        #: Any object with `cancel() -> bool` (True if the process was still live).
+        self.proc: Any = None
         self._lock = _new_lock()
         self._buf = buf
         # FIFO queues of pending waiters, created on first enqueue. Lists, not
@@ -576,9 +579,12 @@ def promise_chan(xform: Optional[Callable[..., Any]] = None,
     return Chan(PromiseBuffer(), xform, ex_handler, name)
 
 
-def result_chan() -> Chan[Any]:
-    """The channel of a go block or thread: one slot, receives the return value, then closes."""
-    return Chan(ResultBuffer())
+def result_chan(proc: Any = None) -> Chan[Any]:
+    """The channel of a process (go block, thread, aio.spawn): one slot, receives the return value,
+    then closes. `proc` (anything with `cancel() -> bool`) is what `cancel(ch)` calls."""
+    ch: Chan[Any] = Chan(ResultBuffer())
+    ch.proc = proc
+    return ch
 
 
 @dataclass(frozen=True)
