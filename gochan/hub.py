@@ -63,10 +63,10 @@ class Spawn(Proc):
         self.state = NEW
         self.tag: Any = None
         self.scope = scope
-        self.fn = fn
-        self.args = args
-        self.kwargs = kwargs
-        self.ctx = ctx
+        self.fn: Any = fn  # these four are dropped (None) once it starts
+        self.args: Any = args
+        self.kwargs: Any = kwargs
+        self.ctx: Any = ctx
         self.chan = chan
         self.hub: Optional["Hub"] = None
         self.task: Optional["GoTask"] = None

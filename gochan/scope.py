@@ -177,7 +177,7 @@ class Scope:
                 raise RuntimeError("scope: a Scope can be entered only once")
             self._state = _OPEN
         g = getcurrent()
-        body: Optional[Proc] = g.proc if g.__class__ is GoTask else current_thread_proc()  # type: ignore[attr-defined]
+        body: Optional[Proc] = g.proc if g.__class__ is GoTask else current_thread_proc()
         if body is None:  # an ordinary thread: give it a record while the block runs
             rec = ThreadProc()
             rec.start()

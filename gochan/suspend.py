@@ -35,7 +35,7 @@ def check() -> None:
     pending anywhere (`procs.pending`), so it costs nothing otherwise.
     """
     g = getcurrent()
-    rec = g.proc if g.__class__ is GoTask else current_thread_proc()  # type: ignore[attr-defined]
+    rec = g.proc if g.__class__ is GoTask else current_thread_proc()
     if rec is not None and rec.tag is not None:
         tag = consume(rec)
         if tag is not None:

@@ -12,14 +12,27 @@ import threading
 from typing import Any, Callable, Iterator, List, Set, Tuple
 
 import pytest
+from conftest import WAIT, pending_of, wait_until
 
 import gochan
-from gochan import (Cancelled, alts, buffer, cancel, chan, close, go, go_fn, offer, poll, put, sleep, take,
-                    thread, timeout)
+from gochan import (
+    Cancelled,
+    alts,
+    cancel,
+    chan,
+    close,
+    go,
+    go_fn,
+    offer,
+    poll,
+    put,
+    sleep,
+    take,
+    thread,
+    timeout,
+)
 from gochan.process import go_on
 from gochan.runtime import hubs
-
-from conftest import WAIT, pending_of, wait_until
 
 
 def parked(c: Any, takes: int = 0, puts: int = 0) -> None:

@@ -8,11 +8,10 @@ import time
 from typing import Any, List
 
 import pytest
+from conftest import WAIT, pending_of, wait_until
 
 import gochan
-from gochan import Cancelled, Scope, chan, close, go, put, scope, take, thread, timeout
-
-from conftest import WAIT, pending_of, wait_until
+from gochan import Cancelled, Scope, chan, close, go, put, scope, take, timeout
 
 if sys.version_info >= (3, 11):
     from builtins import ExceptionGroup
@@ -121,7 +120,7 @@ def test_body_error_cancels_children_and_propagates_as_is() -> None:
         with scope() as s:
             s.go(child)
             parked(c, takes=1)
-            1 / 0
+            raise ZeroDivisionError("the body failed")
     assert log == ["child cancelled"]
 
 
