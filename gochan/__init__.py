@@ -30,6 +30,7 @@ from .pipes import (
 )
 from .process import go, go_fn, thread
 from .pubsub import Pub, pub, sub, unsub, unsub_all
+from .readiness import readable, writable
 from .runtime import shutdown
 from .timers import sleep, timeout
 from .watchdog import set_blocking_threshold
@@ -38,7 +39,7 @@ __all__ = [
     "Chan", "ChanStats", "chan", "promise_chan", "buffer", "dropping_buffer", "sliding_buffer",
     "is_unblocking_buffer", "close", "stats",
     "take", "put", "alts", "alt", "offer", "poll", "put_async", "take_async", "DEFAULT", "NOTHING",
-    "go", "go_fn", "thread", "timeout", "sleep", "shutdown",
+    "go", "go_fn", "thread", "timeout", "sleep", "shutdown", "readable", "writable",
     "TooManyPendingError", "set_exception_handler", "set_blocking_threshold", "dump", "GoBlockInfo", "xf",
     "pipe", "pipeline", "pipeline_blocking", "pipeline_async", "onto_chan", "onto_chan_thread",
     "to_chan", "merge", "into", "reduce", "transduce", "split", "take_n",
