@@ -634,18 +634,16 @@ class Server:
 
 
 def _run_handler(lst: Listener, conn: Conn, handler: Any) -> Any:
-    try:
-        lst._secure(conn, None)
-        return handler(conn)
-    finally:
-        conn.close()
+    lst._secure(conn, None)  # closes conn if the TLS handshake fails
+    return handler(conn)
 
 
 def serve(address: Address, handler: Any, *, ssl: Optional[_ssl.SSLContext] = None, backlog: int = 128) -> Server:
     """Listen on `address` and run `go(handler, conn)` for each connection (TLS handshake included).
 
-    The connection is closed when `handler` returns. `Server.close()` stops
-    accepting; `Server.wait()` returns once it is closed.
+    The handler owns `conn`: close it when done (`with conn:`), or hand it
+    on (for example to `chans`). `Server.close()` stops accepting;
+    `Server.wait()` returns once it is closed.
     """
     if not callable(handler):
         raise TypeError(f"serve: handler must be callable, got {handler!r}")
@@ -659,7 +657,8 @@ def chans(conn: Conn, *, buf: int = 16, chunk: int = 65536) -> Tuple[Chan[bytes]
     `incoming` carries the bytes read, in chunks of at most `chunk`, and
     closes at end of stream or on an error; values put on `outgoing`
     (bytes-like) are sent in order, and closing it sends what was queued,
-    then shuts the write side (`shutdown_write`).
+    then shuts the write side (`shutdown_write`). Once both are done, the
+    connection is closed: the channels own it.
     """
     if not isinstance(conn, Conn):
         raise TypeError(f"chans: conn must be a gochan.net.Conn, got {conn!r}")
@@ -667,12 +666,31 @@ def chans(conn: Conn, *, buf: int = 16, chunk: int = 65536) -> Tuple[Chan[bytes]
     _check_int("chans", "chunk", chunk, 1)
     incoming: Chan[bytes] = chan(buf)
     outgoing: Chan[bytes] = chan(buf)
-    go(_pump_in, conn, incoming, chunk)
-    go(_pump_out, conn, outgoing)
+    both = _Both(conn)
+    go(_pump_in, conn, incoming, chunk, both)
+    go(_pump_out, conn, outgoing, both)
     return incoming, outgoing
 
 
-def _pump_in(conn: Conn, incoming: Chan[bytes], chunk: int) -> None:
+class _Both:
+    """Closes the Conn of `chans` once both of its pumps have ended."""
+
+    __slots__ = ("conn", "left", "lock")
+
+    def __init__(self, conn: Conn) -> None:
+        self.conn = conn
+        self.left = 2
+        self.lock = threading.Lock()
+
+    def done(self) -> None:
+        with self.lock:
+            self.left -= 1
+            last = self.left == 0
+        if last:
+            self.conn.close()
+
+
+def _pump_in(conn: Conn, incoming: Chan[bytes], chunk: int, both: _Both) -> None:
     try:
         while True:
             data = conn.recv(chunk)
@@ -682,12 +700,15 @@ def _pump_in(conn: Conn, incoming: Chan[bytes], chunk: int) -> None:
         return
     finally:
         close(incoming)
+        both.done()
 
 
-def _pump_out(conn: Conn, outgoing: Chan[bytes]) -> None:
+def _pump_out(conn: Conn, outgoing: Chan[bytes], both: _Both) -> None:
     try:
         for data in outgoing:
             conn.send_all(data)
         conn.shutdown_write()
     except OSError:
         close(outgoing)
+    finally:
+        both.done()
