@@ -634,7 +634,10 @@ class Server:
 
 
 def _run_handler(lst: Listener, conn: Conn, handler: Any) -> Any:
-    lst._secure(conn, None)  # closes conn if the TLS handshake fails
+    try:
+        lst._secure(conn, None)  # closes conn if the TLS handshake fails
+    except OSError:
+        return None  # a client that failed its handshake is not the server's error
     return handler(conn)
 
 
