@@ -33,7 +33,7 @@ from greenlet import getcurrent
 from .channel import Chan, chan
 from .hub import GoTask
 from .ops import alts, close, put, take
-from .poller import READ, WRITE, IoReg, hub_poller
+from .poller import READ, WRITE, IoReg, Poller, hub_poller
 from .process import go, thread
 from .protocols import IO
 from .readiness import Readiness, thread_wait
@@ -111,21 +111,27 @@ class _Waits:
                 ms = (deadline - monotonic()) * 1000.0
                 if ms <= 0:
                     raise TimeoutError(errno.ETIMEDOUT, "timed out")
-            with self.lock:
-                if self.closed:
-                    raise _closed_error()
-                self.waiting[g] = True
+            lock = self.lock
+            lock.acquire()  # explicit acquire/release: `with lock` costs 2.5x as much on 3.11
+            if self.closed:
+                lock.release()
+                raise _closed_error()
+            self.waiting[g] = True
+            lock.release()
             try:
                 if deadline is None:
-                    if hub_poller(g.hub).add(IoReg(self.fd, events, g)):
+                    hub = g.hub
+                    poller = hub.services.get(Poller) or hub_poller(hub)
+                    if poller.add(IoReg(self.fd, events, g)):
                         g.park(IO, port)
                 else:
                     _, p = alts([port, timeout(ms)], priority=True)
                     if p is not port:
                         raise TimeoutError(errno.ETIMEDOUT, "timed out")
             finally:
-                with self.lock:
-                    self.waiting.pop(g, None)
+                lock.acquire()
+                del self.waiting[g]
+                lock.release()
         else:
             if not thread_wait(self.fd, events, deadline, self._is_closed):
                 raise TimeoutError(errno.ETIMEDOUT, "timed out")
@@ -217,30 +223,30 @@ class Conn:
 
     def recv(self, max_bytes: int = 65536, *, timeout_ms: Optional[float] = None) -> bytes:
         """Up to `max_bytes` bytes, waiting for at least one; `b""` at end of stream."""
-        _check_int("Conn.recv", "max_bytes", max_bytes, 1)
-        deadline = _check_timeout("Conn.recv", timeout_ms)
+        if max_bytes.__class__ is not int or max_bytes < 1:
+            _check_int("Conn.recv", "max_bytes", max_bytes, 1)
+        deadline = None if timeout_ms is None else _check_timeout("Conn.recv", timeout_ms)
         buf = self._buf
         if buf:
             out = bytes(buf[:max_bytes])
             del buf[:max_bytes]
             return out
-        if self._w.closed:
-            raise _closed_error()
-        try:
-            return self.sock.recv(max_bytes)  # the common case: data is there, or end of stream
-        except (BlockingIOError, InterruptedError, _ssl.SSLWantReadError):
-            events = READ
-        except _ssl.SSLWantWriteError:
-            events = WRITE
-        except OSError:
-            if self._w.closed:
-                raise _closed_error() from None
-            raise
-        if not self._fill(max_bytes, deadline, events):
-            return b""
-        out = bytes(buf[:max_bytes])
-        del buf[:max_bytes]
-        return out
+        w = self._w
+        sock = self.sock
+        while True:
+            if w.closed:
+                raise _closed_error()
+            try:
+                return sock.recv(max_bytes)  # data, or b"" at end of stream
+            except (BlockingIOError, InterruptedError, _ssl.SSLWantReadError):
+                events = READ
+            except _ssl.SSLWantWriteError:
+                events = WRITE
+            except OSError:
+                if w.closed:
+                    raise _closed_error() from None
+                raise
+            w.wait(events, deadline)
 
     def recv_exactly(self, n: int, *, timeout_ms: Optional[float] = None) -> bytes:
         """Exactly `n` bytes; EOFError if the stream ends first (the partial bytes stay readable)."""
@@ -283,14 +289,25 @@ class Conn:
     # -- writing
     def send_all(self, data: Any, *, timeout_ms: Optional[float] = None) -> None:
         """Send all of `data` (bytes-like). On a timeout, TimeoutError with `.sent` = bytes sent so far."""
-        deadline = _check_timeout("Conn.send_all", timeout_ms)
+        deadline = None if timeout_ms is None else _check_timeout("Conn.send_all", timeout_ms)
+        w = self._w
+        sock = self.sock
+        sent = 0
+        if data.__class__ is bytes and not w.closed:
+            try:  # the common case: all of it fits in the socket's buffer
+                sent = sock.send(data)
+                if sent == len(data):
+                    return
+            except (BlockingIOError, InterruptedError, _ssl.SSLWantReadError, _ssl.SSLWantWriteError):
+                pass
+            except OSError:
+                if w.closed:
+                    raise _closed_error() from None
+                raise
         try:
             view = memoryview(data).cast("B")
         except TypeError:
             raise TypeError(f"Conn.send_all: data must be bytes-like, got {type(data).__name__}") from None
-        w = self._w
-        sock = self.sock
-        sent = 0
         total = len(view)
         while sent < total:
             if w.closed:
