@@ -35,8 +35,10 @@ from .hub import GoTask
 from .ops import alts, close, put, take
 from .poller import READ, WRITE, IoReg, Poller, hub_poller
 from .process import go, thread
+from .procs import any_pending
 from .protocols import IO
 from .readiness import Readiness, thread_wait
+from .suspend import check
 from .timers import sleep, timeout
 
 __all__ = ["connect", "listen", "serve", "chans", "Conn", "Listener", "Server", "Address"]
@@ -107,6 +109,8 @@ class _Waits:
         port = self.rport if events == READ else self.wport
         g = getcurrent()
         if g.__class__ is GoTask:
+            if any_pending:  # a cancel request that came while this go block ran: raise it here
+                check()
             if deadline is not None:
                 ms = (deadline - monotonic()) * 1000.0
                 if ms <= 0:

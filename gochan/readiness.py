@@ -23,8 +23,10 @@ from typing import Any, Callable, List, Optional
 
 from .hub import GoTask
 from .poller import READ, WRITE, IoReg, Poller, hub_poller
+from .procs import any_pending
 from .protocols import NOT_READY, PENDING
 from .runtime import Runtime, current_runtime
+from .suspend import check
 from .waiters import AltWaiter, ThreadWaiter
 
 __all__ = ["Readiness", "readable", "writable", "fileno_of", "ready_now", "thread_wait", "IoThread",
@@ -63,13 +65,15 @@ def thread_wait(fd: int, events: int, deadline: Optional[float],
     """Block this thread until `fd` is ready (True) or `deadline` (monotonic seconds) passes (False).
 
     Polls in slices of THREAD_SLICE, returning True early once `stop()` is
-    true (what it waits on was closed). TODO(#12): call the lead's
-    cancellation check (`gochan.procs.check_cancel`) between slices once it
-    exists, so that a `thread` blocked on I/O can be cancelled.
+    true (what it waits on was closed). Between slices it raises `Cancelled`
+    if the thread's process was cancelled (`cancel(ch)` of a `thread` body,
+    or its scope): a thread blocked on I/O ends within a slice.
     """
     p = select.poll()
     p.register(fd, events)
     while True:
+        if any_pending:  # some process has a cancel request: is it this thread's?
+            check()
         if deadline is None:
             t = THREAD_SLICE
         else:

@@ -10,6 +10,7 @@ from typing import Any, Iterator, Tuple
 
 import pytest
 
+import gochan
 from gochan import go, net, take
 from gochan.process import go_on
 
@@ -57,6 +58,13 @@ def _cert_with_cryptography(cert: str, key: str) -> None:
     with open(key, "wb") as f:
         f.write(k.private_bytes(serialization.Encoding.PEM, serialization.PrivateFormat.PKCS8,
                                 serialization.NoEncryption()))
+
+
+@pytest.fixture(scope="module", autouse=True)
+def fresh_runtime_after() -> Any:
+    """Later test modules get hubs without pollers, as they would have without this one."""
+    yield
+    gochan.shutdown()
 
 
 @pytest.fixture(scope="module")

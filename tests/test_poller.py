@@ -5,6 +5,7 @@ parked on an fd once its hub's poller counts its registration.
 """
 from __future__ import annotations
 
+import gc
 import os
 import socket
 import tempfile
@@ -19,6 +20,13 @@ from gochan.hub import GoTask, current_go
 from gochan.poller import Poller, hub_poller
 from gochan.process import go_on
 from gochan.runtime import hubs
+
+
+@pytest.fixture(scope="module", autouse=True)
+def fresh_runtime_after() -> Any:
+    """Later test modules get hubs without pollers, as they would have without this one."""
+    yield
+    gochan.shutdown()
 
 
 @pytest.fixture
@@ -46,6 +54,8 @@ def waits(hub_index: int = 0) -> int:
 
 
 def fd_count() -> int:
+    """Open fds now, after a collection (older runtimes' pollers close theirs when collected)."""
+    gc.collect()
     return len(os.listdir("/proc/self/fd"))
 
 
@@ -137,7 +147,7 @@ def test_alts_port_loses_10000_times_flat(pair: Any) -> None:
     fds = fd_count()
     peak, left = take(go_on(0, loop, 10_000))
     assert 1 <= peak <= 200, peak  # it registered; dead registrations are swept as they accumulate
-    assert fd_count() == fds
+    assert fd_count() <= fds  # nothing leaked (the GC may close older runtimes' fds meanwhile)
 
 
 @pytest.mark.timeout(30)
@@ -161,7 +171,7 @@ def test_alts_port_wins_10000_times_flat(pair: Any) -> None:
     take(go_on(0, loop, 100))
     fds = fd_count()
     assert take(go_on(0, loop, 10_000)) == 10_000
-    assert fd_count() == fds
+    assert fd_count() <= fds  # nothing leaked (the GC may close older runtimes' fds meanwhile)
     assert waits() == 0
 
 
@@ -280,3 +290,21 @@ def test_bad_arguments_name_themselves() -> None:
         take(object())
     with pytest.raises(TypeError, match=r"alts: ops\[1\]"):
         alts([chan(), 5])
+
+
+@pytest.mark.timeout(20)
+def test_cancel_go_block_in_take_readable(pair: Any) -> None:
+    a, b = pair
+
+    def body() -> str:
+        try:
+            take(readable(a))
+        except Cancelled:
+            return "cancelled"
+        return "woken"
+
+    r = go_on(0, body)
+    wait_until(lambda: waits() == 1, what="the registration")
+    assert gochan.cancel(r) is True
+    assert take(r) == "cancelled"
+    assert waits() == 0
