@@ -308,3 +308,43 @@ def test_cancel_go_block_in_take_readable(pair: Any) -> None:
     assert gochan.cancel(r) is True
     assert take(r) == "cancelled"
     assert waits() == 0
+
+
+@pytest.mark.timeout(30)
+def test_reaper_leaves_go_blocks_waiting_on_fds(pair: Any, nudge: Any) -> None:
+    """A go block whose only other port is unreachable is still woken by its fd: never reaped."""
+    import gc
+    import time
+
+    a, b = pair
+    log: List[str] = []
+
+    def in_alts() -> None:
+        try:
+            alts([chan(), readable(a)])
+            log.append("alts woke")
+        finally:
+            log.append("alts finally")
+
+    def direct() -> None:
+        from gochan.net import Conn
+        c = Conn(socket.fromfd(a.fileno(), socket.AF_UNIX, socket.SOCK_STREAM))
+        try:
+            c.recv(1)
+            log.append("recv woke")
+        finally:
+            c.sock.close()  # the dup only (Conn.close would shut the shared socket down)
+            log.append("recv finally")
+
+    r1, r2 = go_on(0, in_alts), go_on(0, direct)
+    wait_until(lambda: waits() == 2, what="both parked")
+    deadline = time.monotonic() + 2.5  # spans several sweeps (the first only marks)
+    while time.monotonic() < deadline:
+        gc.collect()
+        nudge()
+        time.sleep(0.02)
+    assert log == []
+    b.send(b"x")
+    take(r1)
+    take(r2)
+    assert sorted(log) == ["alts finally", "alts woke", "recv finally", "recv woke"]
