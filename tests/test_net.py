@@ -604,3 +604,29 @@ def test_cancel_thread_blocked_in_recv() -> None:
     assert conn.recv() == b"still open"
     for s in (conn, lst, peer):
         s.close()
+
+
+@pytest.mark.timeout(20)
+def test_shutdown_ends_go_blocks_parked_on_io() -> None:
+    lst = net.listen(("127.0.0.1", 0))
+    peer = socket.create_connection(lst.address)
+    conn = lst.accept()
+    log: List[str] = []
+
+    def body(fn: Callable[[], Any]) -> None:
+        try:
+            fn()
+        except Cancelled:
+            log.append("cancelled")
+        finally:
+            log.append("finally")
+
+    go(body, conn.recv)
+    go(body, lst.accept)
+    wait_until(lambda: parked_on_io() == 2, what="both parked")
+    assert gochan.shutdown(5000) is True
+    assert sorted(log) == ["cancelled", "cancelled", "finally", "finally"]
+    peer.send(b"after")
+    assert conn.recv(timeout_ms=5000) == b"after"  # a fresh runtime; the Conn was left open
+    for s in (conn, lst, peer):
+        s.close()
