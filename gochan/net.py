@@ -537,14 +537,19 @@ class Listener:
         return self._secure(self._accept_raw(deadline), deadline)
 
     def __iter__(self) -> Iterator[Conn]:
-        """Accept until the listener is closed (then end quietly)."""
+        """Accept until the listener is closed (then end quietly); with TLS, a client whose
+        handshake fails is dropped, not raised."""
         while True:
             try:
-                conn = self.accept()
+                conn = self._accept_raw(None)
             except OSError:
                 if self._w.closed:
                     return
                 raise
+            try:
+                self._secure(conn, None)
+            except OSError:
+                continue
             yield conn
 
     @property

@@ -132,3 +132,24 @@ def test_tls_from_a_thread_and_bad_handshake(contexts: Any) -> None:
 
     assert take(go(in_go_block)) == "SSLError"
     srv.close()
+
+
+@pytest.mark.timeout(30)
+def test_tls_listener_iteration_drops_failed_handshakes(contexts: Any) -> None:
+    server_ctx, client_ctx = contexts
+    lst = net.listen(("127.0.0.1", 0), ssl=server_ctx)
+
+    def first_good() -> bytes:
+        for conn in lst:  # the untrusting client's failed handshake is skipped
+            with conn:
+                return conn.readline()
+        return b"ended"
+
+    r = go(first_good)
+    untrusting = ssl.SSLContext(ssl.PROTOCOL_TLS_CLIENT)
+    with pytest.raises(ssl.SSLError):
+        net.connect(lst.address, ssl=untrusting, server_hostname="localhost")
+    with net.connect(lst.address, ssl=client_ctx, server_hostname="localhost") as c:
+        c.send_all(b"good\n")
+        assert take(r) == b"good\n"
+    lst.close()
