@@ -336,7 +336,9 @@ class Poller:
 
     def wake(self) -> None:
         """From any thread: make the owner's current or next `poll` return."""
-        self.wakeup.set()
+        w = self.wakeup
+        if w is not None:  # None once closed
+            w.set()
 
     # ----------------------------------------------------------- as a hub's plug-in
     def idle_wait(self, delay: Optional[float]) -> None:
@@ -350,8 +352,11 @@ class Poller:
         return None
 
     def close(self) -> None:
-        self.backend.close()
-        self.wakeup.close()
+        """Close the selector and the wake-up fd (idempotent); only once nobody polls or wakes it."""
+        if self.wakeup is not None:
+            self.backend.close()
+            self.wakeup.close()
+            self.wakeup = None  # type: ignore[assignment]
 
     def __del__(self) -> None:
         try:

@@ -200,3 +200,5 @@ class IoThread:
         self.stopped = True
         self.poller.wake()
         self.thread.join(max(0.0, deadline - monotonic()))
+        if not self.thread.is_alive():
+            self.poller.close()
