@@ -55,7 +55,9 @@ def take(c: "Chan[T]") -> Optional[T]:
     if c.__class__ is not Chan and not isinstance(c, Chan):
         if not _is_port(c):
             raise TypeError(f"take: c must be a Chan or a port (readable/writable), got {c!r}")
-        return suspend(TAKE, c, c.take_with)  # suspend checks for a cancel request
+        # A port may name the operation it parks in (readiness ports: IO, which the reaper
+        # leaves alone: an fd can wake the go block whoever else holds the port).
+        return suspend(getattr(c, "park_op", TAKE), c, c.take_with)  # suspend checks for a cancel request
     if any_pending:  # some process has a cancel request: is it this one?
         check()
     if g.__class__ is GoTask:

@@ -77,14 +77,16 @@ class Withdrawable(Protocol):
 
 
 class Port(Protocol):
-    """What `take` and `alts` can wait on: a channel today; a timeout is a channel, and the
-    I/O poller's readiness ports will be ports too.
+    """What `take` and `alts` can wait on: a channel (a timeout is a channel), or a readiness
+    port of the I/O poller (readiness.py).
 
     `take_with(waiter)` completes now (the value) or queues `waiter` and
     returns PENDING; with `blockable=False` it returns NOT_READY instead of
     queueing. `withdraw` takes a queued waiter back. `takeable_hint()` is an
     unlocked, possibly stale "something to take" that alts uses to skip
-    plainly empty ports.
+    plainly empty ports. A port may have a `park_op` attribute: the
+    operation `take` records while parked on it (default TAKE; readiness
+    ports say IO, which the reaper leaves alone).
     """
 
     def take_with(self, waiter: Waiter, blockable: bool = True) -> Any: ...

@@ -24,7 +24,7 @@ from typing import Any, Callable, List, Optional
 from .hub import GoTask
 from .poller import READ, WRITE, IoReg, Poller, hub_poller
 from .procs import any_pending
-from .protocols import NOT_READY, PENDING
+from .protocols import IO, NOT_READY, PENDING
 from .runtime import Runtime, current_runtime
 from .suspend import check
 from .waiters import AltWaiter, ThreadWaiter
@@ -95,6 +95,9 @@ class Readiness:
     """
 
     __slots__ = ("fd", "events", "obj")
+    #: What `take` on this port records as its park reason: an I/O wait, which the reaper never
+    #: reaps (the fd can wake it, however unreachable the port object is).
+    park_op = IO
 
     def __init__(self, fd: int, events: int, obj: Any = None) -> None:
         self.fd = fd

@@ -336,8 +336,15 @@ def test_reaper_leaves_go_blocks_waiting_on_fds(pair: Any, nudge: Any) -> None:
             c.sock.close()  # the dup only (Conn.close would shut the shared socket down)
             log.append("recv finally")
 
-    r1, r2 = go_on(0, in_alts), go_on(0, direct)
-    wait_until(lambda: waits() == 2, what="both parked")
+    def plain_take() -> None:
+        try:
+            take(readable(a.fileno()))  # nothing but this frame holds the port
+            log.append("take woke")
+        finally:
+            log.append("take finally")
+
+    r1, r2, r3 = go_on(0, in_alts), go_on(0, direct), go_on(0, plain_take)
+    wait_until(lambda: waits() == 3, what="all three parked")
     deadline = time.monotonic() + 2.5  # spans several sweeps (the first only marks)
     while time.monotonic() < deadline:
         gc.collect()
@@ -347,7 +354,8 @@ def test_reaper_leaves_go_blocks_waiting_on_fds(pair: Any, nudge: Any) -> None:
     b.send(b"x")
     take(r1)
     take(r2)
-    assert sorted(log) == ["alts finally", "alts woke", "recv finally", "recv woke"]
+    take(r3)
+    assert sorted(log) == ["alts finally", "alts woke", "recv finally", "recv woke", "take finally", "take woke"]
 
 
 @pytest.mark.timeout(60)
