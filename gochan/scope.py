@@ -35,7 +35,7 @@ from __future__ import annotations
 import sys
 import threading
 from contextvars import ContextVar, Token
-from typing import Any, Callable, List, Optional, Set, TypeVar
+from typing import Any, Callable, List, Optional, ParamSpec, Set, TypeVar
 
 from greenlet import getcurrent
 
@@ -57,6 +57,7 @@ else:  # pragma: no cover - 3.10
 __all__ = ["Scope", "scope", "current_scope"]
 
 T = TypeVar("T")
+P = ParamSpec("P")
 
 _NEW, _OPEN, _EXITING, _CLOSED = "new", "open", "exiting", "closed"
 
@@ -95,11 +96,11 @@ class Scope:
         self._timer: Any = None  # (timeout channel, its callback waiter) while the deadline is armed
 
     # ------------------------------------------------------------ children
-    def go(self, fn: Callable[..., T], *args: Any, **kwargs: Any) -> Chan[T]:
+    def go(self, fn: Callable[P, T], *args: P.args, **kwargs: P.kwargs) -> Chan[T]:
         """`go(fn, *args, **kwargs)` as a child of this scope: returns its result channel."""
         return self._start(spawn_go, fn, args, kwargs)
 
-    def thread(self, fn: Callable[..., T], *args: Any, **kwargs: Any) -> Chan[T]:
+    def thread(self, fn: Callable[P, T], *args: P.args, **kwargs: P.kwargs) -> Chan[T]:
         """`thread(fn, *args, **kwargs)` as a child of this scope: returns its result channel."""
         return self._start(spawn_thread, fn, args, kwargs)
 
