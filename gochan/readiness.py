@@ -156,6 +156,9 @@ def readable(f: Any) -> Readiness:
     returns True; `alts([quit, readable(sock), timeout(5000)])` waits for
     whichever comes first. Readiness may be spurious (as with any
     selector): read without blocking and wait again if nothing came.
+    Closing the fd under a waiting go block does not wake it (the kernel
+    drops a closed fd from the selector silently): `net.Conn.close` does
+    wake its waiters; with a raw fd, cancel or otherwise wake them first.
     """
     return Readiness(fileno_of(f, "readable"), READ, f)
 
