@@ -38,6 +38,9 @@ TARGETS = [
     ("W6 >= 2x queue.Queue", "w6", "rate", "threads", ">=", 2.0),
     ("W8 cross-hub buf >= 1x queue.Queue", "w8_tput", "rate", "threads", ">=", 1.0),
     ("W8 cross-hub ping-pong >= 1x queue.Queue", "w8_pingpong", "rate", "threads", ">=", 1.0),
+    ("W9 echo >= 1x gevent StreamServer", "w9_echo", "rate", "gevent_queue", ">=", 1.0),
+    ("W9 echo >= 1.5x asyncio streams", "w9_echo", "rate", "asyncio", ">=", 1.5),
+    ("W9 idle RSS/conn <= gevent StreamServer", "w9_idle", "rss_per_conn", "gevent_queue", "<=", 1.0),
 ]
 
 SHORT = {

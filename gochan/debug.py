@@ -31,7 +31,7 @@ class GoBlockInfo:
 
     `kind` is "go" or "thread"; `hub` the go block's hub index (None for a
     thread); `state` "parked", "runnable", "running" or "not started" (a go
-    block) or "blocked" (a thread); `op` "take", "put", "alts" or "" when not
+    block) or "blocked" (a thread); `op` "take", "put", "alts", "io" or "" when not
     waiting; `ports` every channel or port it waits on; `location` the
     file:line of the innermost frame outside gochan's runtime.
     """

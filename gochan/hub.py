@@ -13,7 +13,8 @@ one coalesced wake-up, for the others. A parking go block switches straight
 to the next runnable one (half the switches), and returns to the loop every
 BUDGET switches; new go blocks start only from the loop, so their C stacks
 never nest. Go blocks woken by timeouts take turns in a lane of their own.
-An idle hub sleeps on a lock until the earliest hook deadline. DESIGN.md
+An idle hub sleeps on a lock until the earliest hook deadline, or, once a
+go block on it has waited for I/O, in the poller's selector (`set_idle_wait`). DESIGN.md
 has the measurements and the rejected alternatives.
 """
 from __future__ import annotations
@@ -349,7 +350,7 @@ class Hub:
     __slots__ = ("index", "runq", "timerq", "timer_turns", "starting", "poked", "inbox", "inbox_lock",
                  "wake_lock", "sleeping", "budget", "ident", "glet", "hooks", "hooks_lock", "passes",
                  "free", "stopping", "halting", "halted", "stopped", "started", "thread", "services",
-                 "on_wake", "name", "raising")
+                 "on_wake", "name", "raising", "idle_wait", "waker")
 
     def __init__(self, index: int, name: str = "gochan-hub") -> None:
         self.index = index
@@ -376,6 +377,9 @@ class Hub:
         self.services: Dict[Any, Any] = {}
         #: Called (on the hub's thread) each time the hub wakes from sleep; the watchdog's signal.
         self.on_wake: Optional[Callable[[], None]] = None
+        #: The pluggable idle wait (see `set_idle_wait`): None sleeps on `wake_lock`.
+        self.idle_wait: Optional[Callable[[Optional[float]], None]] = None
+        self.waker: Optional[Callable[[], None]] = None
         self.passes = 0
         self.stopping = False  # `stop()`: end every go block, then end the thread
         self.halting = False  # interpreter exit: park the thread for good (see `_halt`)
@@ -401,6 +405,20 @@ class Hub:
             self.hooks = self.hooks + (hook,)
         self.poke()
 
+    def set_idle_wait(self, wait: Callable[[Optional[float]], None], wake: Callable[[], None]) -> None:
+        """Replace how this hub sleeps when it has nothing to run (the I/O poller does, see poller.py).
+
+        `wait(delay)` blocks at most `delay` seconds (None: until woken) and
+        may return early for any reason (it runs on the hub's thread, outside
+        every go block, and may queue wakes); `wake()`, from any thread, makes
+        a `wait` in progress, or the next one, return soon. It is called at
+        most once per sleep (the `sleeping` flag coalesces posts). Only on the
+        hub's own thread, which is then not asleep: no sleep straddles the change.
+        """
+        with self.inbox_lock:
+            self.idle_wait = wait
+            self.waker = wake
+
     def post(self, target: Any, value: Any) -> None:
         """Queue `target` to run with `value`, from any thread; wakes the hub if it sleeps."""
         lock = self.inbox_lock
@@ -410,8 +428,12 @@ class Hub:
             lock.release()
             return
         self.sleeping = False
+        waker = self.waker  # read under the lock: the sleep it ends used this one
         lock.release()
-        self.wake_lock.release()
+        if waker is None:
+            self.wake_lock.release()
+        else:
+            waker()
 
     def call(self, fn: Callable[[], Any]) -> None:
         """Run `fn()` on this hub's loop, outside every go block, soon; from any thread."""
@@ -439,8 +461,12 @@ class Hub:
             lock.release()
             return
         self.sleeping = False
+        waker = self.waker
         lock.release()
-        self.wake_lock.release()
+        if waker is None:
+            self.wake_lock.release()
+        else:
+            waker()
 
     def schedule(self, sp: Spawn) -> None:
         """Queue a go block to start, from whichever thread we are on."""
@@ -624,16 +650,24 @@ class Hub:
                 self.poked = False
                 return
             self.sleeping = True
-        if delay is None:
-            got = self.wake_lock.acquire()
-        else:
-            got = self.wake_lock.acquire(timeout=max(delay, 0.0))
-        if not got:
+            idle_wait = self.idle_wait
+        if idle_wait is not None:
+            # The plugged-in wait (the I/O poller): a waker's signal that lands
+            # after it returned only makes a later wait return early.
+            idle_wait(delay)
             with self.inbox_lock:
-                woken = not self.sleeping  # a poster cleared the flag and will release the lock
                 self.sleeping = False
-            if woken:
-                self.wake_lock.acquire()
+        else:
+            if delay is None:
+                got = self.wake_lock.acquire()
+            else:
+                got = self.wake_lock.acquire(timeout=max(delay, 0.0))
+            if not got:
+                with self.inbox_lock:
+                    woken = not self.sleeping  # a poster cleared the flag and will release the lock
+                    self.sleeping = False
+                if woken:
+                    self.wake_lock.acquire()
         on_wake = self.on_wake
         if on_wake is not None:
             on_wake()
