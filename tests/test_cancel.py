@@ -29,7 +29,6 @@ from gochan import (
     sleep,
     take,
     thread,
-    timeout,
 )
 from gochan.process import go_on
 from gochan.runtime import hubs
