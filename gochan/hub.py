@@ -49,17 +49,20 @@ class Spawn:
     """A go block that has not started yet: it becomes a `GoTask` on its hub's thread.
 
     `chan` is its result channel (anything with `deliver_result(value)`), or None.
+    `pinned`: placed on its hub explicitly (`go_on`); else placement may move it
+    to another hub while it has not started (runtime.py, `Runtime.rehome`).
     """
 
-    __slots__ = ("fn", "args", "kwargs", "ctx", "chan")
+    __slots__ = ("fn", "args", "kwargs", "ctx", "chan", "pinned")
 
     def __init__(self, fn: Callable[..., Any], args: Tuple[Any, ...], kwargs: Dict[str, Any],
-                 ctx: contextvars.Context, chan: Any) -> None:
+                 ctx: contextvars.Context, chan: Any, pinned: bool = False) -> None:
         self.fn = fn
         self.args = args
         self.kwargs = kwargs
         self.ctx = ctx
         self.chan = chan
+        self.pinned = pinned
 
 
 class HubCall:

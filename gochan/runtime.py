@@ -34,6 +34,10 @@ __all__ = ["Runtime", "current_runtime", "peek_runtime", "on_start", "shutdown",
 _NO_KWARGS: Dict[str, Any] = {}
 S = TypeVar("S", bound="Service")
 
+#: A hub awake and not back to its loop for this long is stalled: go blocks spawned from
+#: threads go elsewhere, and its unstarted ones move (see the module docstring).
+STALL_MS = 20.0
+
 
 class Service(Protocol):
     """A runtime-wide helper started on demand (the timer thread, the watchdog)."""
@@ -55,6 +59,14 @@ def pool_size() -> int:
     return n
 
 
+def placement() -> str:
+    """`GOCHAN_PLACEMENT`: "home" (the default) or "spread" (round-robin); see the module docstring."""
+    raw = os.environ.get("GOCHAN_PLACEMENT", "home")
+    if raw not in ("home", "spread"):
+        raise ValueError(f"GOCHAN_PLACEMENT must be 'home' or 'spread', got {raw!r}")
+    return raw
+
+
 class Runtime:
     """The hubs, the `thread` pool and the services of one process (see the module docstring)."""
 
@@ -64,6 +76,11 @@ class Runtime:
         self.pool = ThreadPool()
         self.services: Dict[Any, Service] = {}
         self.lock = threading.Lock()
+        self.spread = placement() == "spread"
+        #: By hub index: the loop pass (`Hub.passes`) the hub was found stalled in, awake and
+        #: not back to its loop for STALL_MS, by the watchdog's thread; -1 if not. `place()`
+        #: reads it without a lock: a hub whose `passes` moved on since is not stalled.
+        self.stalled: List[int] = [-1] * n
         self._next_hub = 0
 
     def start(self) -> None:
@@ -74,18 +91,53 @@ class Runtime:
 
     def spawn(self, fn: Callable[..., Any], args: Tuple[Any, ...], kwargs: Optional[Dict[str, Any]], chan: Any,
               hub: Optional[Hub] = None) -> None:
-        """Start `fn(*args, **kwargs)` as a go block on `hub` (default: the spawner's, else round-robin)."""
-        sp = Spawn(fn, args, kwargs or _NO_KWARGS, contextvars.copy_context(), chan)
+        """Start `fn(*args, **kwargs)` as a go block on `hub` (pinned there), by default on the
+        spawner's hub, or from a thread where `place()` says."""
+        sp = Spawn(fn, args, kwargs or _NO_KWARGS, contextvars.copy_context(), chan, hub is not None)
         if hub is None:
             g = getcurrent()
             if g.__class__ is GoTask and not g.hub.stopping:
                 g.hub.schedule(sp)  # stays on its spawner's hub
                 return
-            pool = self.hubs
-            i = self._next_hub  # a racy round-robin hint: a lost update only skews placement
-            self._next_hub = (i + 1) % len(pool)
-            hub = pool[i % len(pool)]
+            hub = self.place()
         hub.schedule(sp)
+
+    def place(self) -> Hub:
+        """The hub for a go block spawned from a thread: the home hub (hub 0) unless it is stalled,
+        else the first hub that is not (see the module docstring). No lock: the flags are hints."""
+        hubs = self.hubs
+        if self.spread:
+            i = self._next_hub  # a racy round-robin hint: a lost update only skews placement
+            self._next_hub = (i + 1) % len(hubs)
+            return hubs[i % len(hubs)]
+        stalled = self.stalled
+        if stalled[0] != hubs[0].passes:  # not stalled, or back to its loop since
+            return hubs[0]
+        for i in range(1, len(hubs)):
+            if stalled[i] != hubs[i].passes:
+                return hubs[i]
+        return hubs[0]
+
+    def mark_stalled(self, hub: Hub, passes: int) -> int:
+        """Record that `hub` is stalled in its loop pass `passes`, or -1: not stalled (the
+        watchdog's sampler calls this). While it is, move its go blocks that wait to start in
+        its inbox, unless pinned, to `place()`'s hub. Returns how many moved."""
+        self.stalled[hub.index] = passes
+        if passes < 0:
+            return 0
+        dst = self.place()
+        if dst is hub:
+            return 0
+        with hub.inbox_lock:
+            inbox = hub.inbox
+            moved = [t for t, _ in inbox if t.__class__ is Spawn and not t.pinned]
+            if moved:
+                keep = [item for item in inbox if item[0].__class__ is not Spawn or item[0].pinned]
+                inbox.clear()
+                inbox.extend(keep)
+        for sp in moved:
+            dst.schedule(sp)
+        return len(moved)
 
     def service(self, key: Any, factory: Callable[["Runtime"], S]) -> S:
         """The runtime's service under `key`, made by `factory(runtime)` on first use."""
