@@ -96,6 +96,7 @@ class Blocker:
 def blocker(request: Any, reports: Any) -> Iterator[Blocker]:
     """The home hub blocked by `time.sleep`, with the blocking detector reporting (100 ms) or off:
     placement's samples do not depend on it."""
+    two_hubs()
     if request.param == "detector off":
         gochan.set_blocking_threshold(None)
     b = Blocker()
@@ -115,7 +116,6 @@ def run_and_time(spawn: Any) -> Any:
 
 @pytest.mark.timeout(30)
 def test_a_stalled_home_hub_does_not_hold_back_new_go_blocks(blocker: Blocker) -> None:
-    two_hubs()
     assert blocker.hub == 0
     # The first one, spawned at once, goes to the home hub's inbox and is moved once the stall
     # is seen; later ones go straight to another hub.
@@ -132,7 +132,6 @@ def test_a_stalled_home_hub_does_not_hold_back_new_go_blocks(blocker: Blocker) -
 
 @pytest.mark.timeout(30)
 def test_a_pinned_go_block_waits_for_its_stalled_hub(blocker: Blocker) -> None:
-    two_hubs()
     order: List[str] = []
     def pinned_body() -> int:
         order.append("pinned")
