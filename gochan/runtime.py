@@ -10,6 +10,43 @@ Modules that plug in (timers, reaper, watchdog, and next the I/O poller)
 register an `on_start` function, run for each new runtime, or a lazily made
 `service`; the runtime imports none of them, so the import graph has no
 circle.
+
+Placement (`Runtime.place`; issue #15). A greenlet cannot change threads once
+started, so where a go block starts is where it lives:
+- spawned from a go block: on its spawner's hub; `go_on(i, ...)`: on hub i
+  (pinned: never moved);
+- spawned from a thread (the main thread, a `thread` body): on the home hub,
+  hub 0, so the go blocks a program starts from its main thread (a ping and
+  its pong, a producer and its consumer, the stages of a pipeline) wake each
+  other with a deque append on one thread instead of a cross-thread wake and
+  a GIL hand-off each;
+- unless the home hub is stalled: awake and not back to its loop for
+  STALL_MS (20 ms), i.e. inside one go block that does not park (a CPU loop,
+  `time.sleep`, blocking I/O) or waiting that long for the GIL. The
+  watchdog's thread samples every hub's pass counter every STALL_MS / 2
+  while a hub is awake (it rests while all sleep) and marks a stalled hub
+  here; go blocks spawned from threads then go to the first hub that is not
+  stalled, and the stalled hub's unpinned go blocks still waiting to start
+  in its inbox move there. A hub is home again as soon as its pass counter
+  moves. So a go block spawned from a thread starts within about 30 ms
+  (STALL_MS + STALL_MS / 2, plus scheduling) even while the home hub is stuck.
+  Not moved: go blocks already in the stalled hub's run queue (queued before
+  the stall began: the run queue belongs to the hub's thread) and started ones.
+The spawner reads the marks without a lock (hints; a stale one misplaces one
+go block, never loses it); nothing is added to park, wake or the hub loop.
+
+Measured (`python -m bench.placement`, fresh processes, policies
+interleaved, 2 cores, CPython 3.11; DESIGN.md has the table), against:
+round-robin over the hubs (before #15; `GOCHAN_PLACEMENT=spread`): naive
+ping-pong 0.18x, and every other go block spawned while a hub is stuck waits
+for it; one hub on GIL builds (`GOCHAN_POOL_SIZE=1`): the same speed as
+home, but a stuck go block stalls every go block (5 s in a 5 s stall); idle
+hubs stealing from a stalled one: the same speed and bound, but an idle hub
+must poll (it cannot know that another hub stalled): 14 ms of CPU per idle
+second against 0.05. `GOCHAN_POOL_SIZE` (default `min(2, cpu_count)`) thus
+buys isolation, not speed, on GIL builds; with `GOCHAN_PLACEMENT=spread` go
+blocks spawned from threads go to the hubs in turn, for free-threaded builds
+running CPU-bound go blocks (not measured here: no such build on this machine).
 """
 from __future__ import annotations
 
