@@ -14,6 +14,12 @@ were). The stack of the hub's thread is logged to the `gochan` logger as a
 warning, once per stall. While every hub sleeps the watchdog rests.
 Threshold: `GOCHAN_BLOCKING_MS` (default 1000; 0 disables) or
 `set_blocking_threshold(ms)`.
+
+The same samples drive placement (runtime.py) wherever there is more than
+one hub, reports on or off: every STALL_MS / 2 while a hub is awake, a hub
+awake, inside a go block and in the same pass for STALL_MS is marked stalled
+with `Runtime.mark_stalled`, which moves its unstarted go blocks; the mark
+is cleared when its pass count moves or it sleeps.
 """
 from __future__ import annotations
 
