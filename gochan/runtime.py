@@ -35,18 +35,26 @@ started, so where a go block starts is where it lives:
 The spawner reads the marks without a lock (hints; a stale one misplaces one
 go block, never loses it); nothing is added to park, wake or the hub loop.
 
-Measured (`python -m bench.placement`, fresh processes, policies
-interleaved, 2 cores, CPython 3.11; DESIGN.md has the table), against:
-round-robin over the hubs (before #15; `GOCHAN_PLACEMENT=spread`): naive
-ping-pong 0.18x, and every other go block spawned while a hub is stuck waits
-for it; one hub on GIL builds (`GOCHAN_POOL_SIZE=1`): the same speed as
-home, but a stuck go block stalls every go block (5 s in a 5 s stall); idle
-hubs stealing from a stalled one: the same speed and bound, but an idle hub
-must poll (it cannot know that another hub stalled): 14 ms of CPU per idle
-second against 0.05. `GOCHAN_POOL_SIZE` (default `min(2, cpu_count)`) thus
-buys isolation, not speed, on GIL builds; with `GOCHAN_PLACEMENT=spread` go
-blocks spawned from threads go to the hubs in turn, for free-threaded builds
-running CPU-bound go blocks (not measured here: no such build on this machine).
+Measured (`python -m bench.placement`: fresh processes, policies
+interleaved, 2 cores, CPython 3.11; DESIGN.md has the table): home runs the
+naive ping-pong of two go blocks spawned from the main thread as fast as W1,
+and a go block spawned while hub 0 sleeps in a go block starts in 30.7 ms
+(worst of 5). Rejected: round-robin over the hubs (before #15;
+`GOCHAN_PLACEMENT=spread`): naive ping-pong at 0.10-0.26x, and every other
+go block spawned while a hub is stuck waits out the stall; one hub on GIL
+builds (`GOCHAN_POOL_SIZE=1`): as fast as home, but a stuck go block holds
+back every go block spawned meanwhile for the whole stall; idle hubs
+stealing from a stalled one: as fast, the same bound, but an idle hub must
+poll to learn that another stalled (14-24 ms of CPU per idle second, against
+0.05) and go blocks spawned during the stall wait a poll period each.
+`GOCHAN_POOL_SIZE` (default `min(2, cpu_count)`) thus buys isolation, not
+speed, on GIL builds. `GOCHAN_PLACEMENT=spread` sends go blocks spawned from
+threads to the hubs in turn, for free-threaded builds running CPU-bound go
+blocks (not measured: no such build on this machine).
+
+A hub the OS does not schedule for STALL_MS (a heavily loaded machine)
+looks stalled too; that costs locality, not correctness: the go blocks
+spawned or moved meanwhile run on another hub.
 """
 from __future__ import annotations
 
