@@ -50,7 +50,7 @@ class Spawn:
 
     `chan` is its result channel (anything with `deliver_result(value)`), or None.
     `pinned`: placed on its hub explicitly (`go_on`); else placement may move it
-    to another hub while it has not started (runtime.py, `Runtime.rehome`).
+    to another hub while it has not started (runtime.py, `Runtime.mark_stalled`).
     """
 
     __slots__ = ("fn", "args", "kwargs", "ctx", "chan", "pinned")

@@ -132,8 +132,8 @@ class Watchdog:
                 wall = now - seen[1]
                 if rt is not None and wall >= stall:
                     # Not back to its loop: running one go block, if it can run at all. A hub
-                    # merely waiting for the GIL is stalled too, for placement: its go blocks do
-                    # not run either, and moving one that has not started costs nothing.
+                    # merely waiting for the GIL counts too, for placement: its queued go blocks
+                    # do not run either, and a misplaced one costs locality, not correctness.
                     if go_frames(sys._current_frames().get(h.ident or -1)) is not None:
                         rt.mark_stalled(h, passes)
                 if not self.threshold:
