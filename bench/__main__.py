@@ -31,6 +31,8 @@ ROOT = HERE.parent
 TARGETS = [
     ("W1 >= 1.5x gevent Channel", "w1", "rate", "gevent_channel", ">=", 1.5),
     ("W1 >= 0.6x raw-greenlet floor", "w1", "rate", "raw_greenlet", ">=", 0.6),
+    ("W1-naive >= 0.9x W1", "w1_naive", "rate", ("gochan", "w1"), ">=", 0.9),
+    ("W2-naive >= 0.9x W2", "w2_naive", "rate", ("gochan", "w2"), ">=", 0.9),
     ("W2 >= 1.5x asyncio", "w2", "rate", "asyncio", ">=", 1.5),
     ("W3 RSS/parked <= 1.1x raw-greenlet floor", "w3", "rss_per_task", "raw_greenlet", "<=", 1.1),
     ("W4 n=1000 time <= 1.25x raw-greenlet alts", "w4_1000", "ms", "raw_greenlet", "<=", 1.25),

@@ -6,7 +6,9 @@ from .common import Workload
 
 WORKLOADS: list[Workload] = [
     w1_pingpong.WORKLOAD,
+    w1_pingpong.WORKLOAD_NAIVE,
     w2_buffered.WORKLOAD,
+    w2_buffered.WORKLOAD_NAIVE,
     w3_spawn_park.WORKLOAD,
     *w4_demo.WORKLOADS,
     w6_threads.WORKLOAD,

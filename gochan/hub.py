@@ -54,13 +54,15 @@ class Spawn(Proc):
     `chan` is its result channel (anything with `deliver_result(value)`), or
     None; `hub` the hub it was scheduled on. The go block starts as a `GoTask`
     on that hub's thread, which then drops `fn`, `args`, `kwargs` and `ctx`
-    (the result channel keeps this record for `cancel(ch)`).
+    (the result channel keeps this record for `cancel(ch)`). `pinned`: placed
+    on its hub explicitly (`go_on`); else placement may move it to another hub
+    while it has not started (runtime.py, `Runtime.mark_stalled`).
     """
 
-    __slots__ = ("fn", "args", "kwargs", "ctx", "chan", "hub", "task")
+    __slots__ = ("fn", "args", "kwargs", "ctx", "chan", "hub", "task", "pinned")
 
     def __init__(self, fn: Callable[..., Any], args: Tuple[Any, ...], kwargs: Dict[str, Any],
-                 ctx: contextvars.Context, chan: Any, scope: Any = None) -> None:
+                 ctx: contextvars.Context, chan: Any, scope: Any = None, pinned: bool = False) -> None:
         self.state = NEW
         self.tag: Any = None
         self.scope = scope
@@ -71,6 +73,7 @@ class Spawn(Proc):
         self.chan = chan
         self.hub: Optional["Hub"] = None
         self.task: Optional["GoTask"] = None
+        self.pinned = pinned
 
     def cancel(self, tag: Any = EXTERNAL) -> bool:
         """Cancel this go block (see `gochan.cancel`): False if it had finished. From any thread."""
