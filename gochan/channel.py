@@ -129,18 +129,25 @@ class Chan(Generic[T]):
                 return False
             buf = self._buf
             if buf is not None:
-                if len(buf) >= buf.limit:
+                q = buf.q
+                if len(q) >= buf.limit:
                     return self._enqueue_put(val, waiter, blockable)
                 f = waiter.flag
                 if f is not None and not f.commit():
                     return PENDING
-                done = self._add(buf, val) if self._rf is not None else buf.add(val)  # type: ignore[func-returns-value]
+                done = False
+                if self._rf is not None:
+                    done = self._add(buf, val)
+                elif buf.plain:
+                    q.append(val)  # the storage's own method: see buffers.Buffer.plain
+                else:
+                    buf.add(val)
                 takes = self._takes
-                if takes and len(buf):
+                if takes and len(q):
                     wakes = []
                     i = 0
                     n = len(takes)
-                    while i < n and len(buf):
+                    while i < n and len(q):
                         t = takes[i]
                         i += 1
                         tf = t.flag
@@ -233,22 +240,23 @@ class Chan(Generic[T]):
         try:
             buf = self._buf
             if buf is not None:
-                if not len(buf):
+                q = buf.q
+                if not len(q):
                     if self._closed and self._rf is not None and not self._puts:
                         self._complete(buf)
-                    if not len(buf):
+                    if not len(q):
                         return self._take_empty(waiter, blockable)
                 f = waiter.flag
                 if f is not None and not f.commit():
                     return PENDING
-                val = buf.remove()
+                val = q.popleft() if buf.plain else buf.remove()
                 puts = self._puts
-                if puts and len(buf) < buf.limit:
+                if puts and len(q) < buf.limit:
                     wakes = []
                     done = False
                     i = 0
                     n = len(puts)
-                    while i < n and len(buf) < buf.limit:
+                    while i < n and len(q) < buf.limit:
                         p, pv = puts[i]
                         i += 1
                         pf = p.flag
@@ -349,7 +357,7 @@ class Chan(Generic[T]):
             for t in takes:
                 tf = t.flag
                 if tf is None or tf.commit():
-                    wakes.append((t, buf.remove() if buf is not None and len(buf) else None))
+                    wakes.append((t, buf.remove() if buf is not None and len(buf.q) else None))
         if buf is not None:
             buf.close_buf()
         return wakes
@@ -433,7 +441,7 @@ class Chan(Generic[T]):
                         result = None
                         break
                 buf = self._buf
-                if result is not None and len(buf) < buf.limit:  # type: ignore[union-attr,arg-type]
+                if result is not None and len(buf.q) < buf.limit:  # type: ignore[union-attr,arg-type]
                     buf.add(result)  # type: ignore[union-attr]
             self._close_locked(wakes)
         finally:
@@ -466,7 +474,7 @@ class Chan(Generic[T]):
         channels that are plainly empty before it registers on every port.
         """
         buf = self._buf
-        return self._closed or bool(self._puts) or (buf is not None and len(buf) > 0)
+        return self._closed or bool(self._puts) or (buf is not None and len(buf.q) > 0)
 
     def put(self, value: T) -> bool:
         """`put(self, value)`: park or block until accepted; False if closed."""
@@ -498,7 +506,7 @@ class Chan(Generic[T]):
             if buf is None:
                 kind, count, capacity = "unbuffered", 0, 0
             else:
-                kind, count, capacity = buf.kind, len(buf), buf.n
+                kind, count, capacity = buf.kind, len(buf.q), buf.n
             return ChanStats(self.name, kind, count, capacity, puts, takes, self._closed)
         finally:
             lock.release()
