@@ -7,7 +7,7 @@ from __future__ import annotations
 
 import sys
 from collections import deque
-from typing import TYPE_CHECKING, Any, List
+from typing import TYPE_CHECKING, Any, Callable, Deque, List
 
 __all__ = ["Buffer", "FixedBuffer", "DroppingBuffer", "SlidingBuffer", "PromiseBuffer",
            "buffer", "dropping_buffer", "sliding_buffer", "is_unblocking_buffer"]
@@ -45,11 +45,11 @@ class Buffer:
     limit: int = sys.maxsize
     n: int = 0
 
-    if TYPE_CHECKING:  # provided by each concrete buffer, mostly as bound C methods of its storage
+    if TYPE_CHECKING:  # provided by each concrete buffer: methods, or its storage's bound C methods
         q: Any
-
-        def add(self, value: Any) -> None: ...
-        def remove(self) -> Any: ...
+        plain: bool
+        add: Callable[[Any], None]
+        remove: Callable[[], Any]
 
     def __len__(self) -> int:
         return len(self.q)
@@ -113,7 +113,8 @@ class DroppingBuffer(Buffer):
     label = "dropping_buffer"
 
     def __init__(self, n: int) -> None:
-        self.q = q = deque()
+        q: Deque[Any] = deque()
+        self.q = q
         self.plain = False
         self.remove = q.popleft
         self.n = n
@@ -133,7 +134,8 @@ class SlidingBuffer(Buffer):
     label = "sliding_buffer"
 
     def __init__(self, n: int) -> None:
-        self.q = q = deque((), n)
+        q: Deque[Any] = deque((), n)
+        self.q = q
         self.plain = True
         self.add = q.append  # maxlen drops the oldest
         self.remove = q.popleft

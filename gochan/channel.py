@@ -18,6 +18,7 @@ an alts never completes its own put with its own take.
 """
 from __future__ import annotations
 
+import os
 import threading
 from dataclasses import dataclass
 from typing import Any, Callable, Generic, Iterator, List, Optional, Tuple, TypeVar
@@ -29,9 +30,31 @@ from .suspend import suspend
 from .waiters import NONBLOCKING, OK, OTHER_DEAD, SELF_DEAD, commit_pair
 from .xf import Reduced as _Reduced
 
-__all__ = ["Chan", "ChanStats", "chan", "promise_chan", "result_chan", "stats"]
+__all__ = ["Chan", "ChanStats", "chan", "promise_chan", "result_chan", "stats", "compiled"]
 
-_new_lock = threading.Lock
+# The optional C core (gochan/_cchan.c): when it is built and GOCHAN_PURE is not set, `Chan`
+# derives from its `ChanBase`, which holds the channel's state as C fields and runs the common
+# cases of `put_with`/`take_with` in C, calling this file's methods (the reference) for the
+# rest. Without it, this file is the whole channel. `compiled` says which is running.
+_cchan: Any = None
+if not os.environ.get("GOCHAN_PURE"):
+    try:
+        from . import _cchan
+    except ImportError:
+        _cchan = None
+#: True when the compiled channel core is running, False on the pure-Python fallback.
+compiled = _cchan is not None
+
+_new_lock: Callable[[], Any] = _cchan.Lock if compiled else threading.Lock
+
+
+class _PureBase:
+    __slots__ = ()
+
+
+_ChanBase: Any = _cchan.ChanBase if compiled else _PureBase
+#: The channel's state: C members of `ChanBase` when compiled, else slots of `Chan`.
+_STATE = ("_lock", "_buf", "_takes", "_puts", "_closed", "_rf")
 
 T = TypeVar("T")
 
@@ -82,7 +105,7 @@ class _Xform:
         self.completed = False
 
 
-class Chan(Generic[T]):
+class Chan(_ChanBase, Generic[T]):  # type: ignore[misc]
     """A core.async channel. Create one with `chan()` or `promise_chan()`.
 
     Besides the module functions (`put`, `take`, `close`, ...) it offers
@@ -92,7 +115,7 @@ class Chan(Generic[T]):
 
     # No __weakref__: 8 bytes on every channel (every go block has one), and
     # channels, like deques, need no weak references.
-    __slots__ = ("_lock", "_buf", "_takes", "_puts", "_closed", "_rf", "name", "proc")
+    __slots__ = ("name", "proc") + (() if compiled else _STATE)
 
     def __init__(self, buf: Optional[Buffer] = None, xform: Optional[Callable[..., Any]] = None,
                  ex_handler: Optional[Callable[[BaseException], Any]] = None,
@@ -441,7 +464,7 @@ class Chan(Generic[T]):
                         result = None
                         break
                 buf = self._buf
-                if result is not None and len(buf.q) < buf.limit:  # type: ignore[union-attr,arg-type]
+                if result is not None and len(buf.q) < buf.limit:  # type: ignore[union-attr]
                     buf.add(result)  # type: ignore[union-attr]
             self._close_locked(wakes)
         finally:
@@ -529,6 +552,13 @@ class Chan(Generic[T]):
             puts, takes = len(self._puts or ()), len(self._takes or ())
         name = f" {self.name!r}" if self.name is not None else ""
         return f"<Chan{name} 0x{id(self):x} {kind} puts={puts} takes={takes} {'closed' if self._closed else 'open'}>"
+
+
+if compiled:
+    # The compiled put_with/take_with take the common cases and call these for the rest.
+    _cchan.configure_channel(Chan.put_with, Chan.take_with, Chan, PENDING)
+    Chan.put_with = _ChanBase.put_with  # type: ignore[method-assign]
+    Chan.take_with = _ChanBase.take_with  # type: ignore[method-assign]
 
 
 def chan(buf: Any = None, xform: Optional[Callable[..., Any]] = None,
