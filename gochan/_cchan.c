@@ -195,6 +195,11 @@ typedef struct {
     PyObject *puts;   /* _puts: None or a list of (waiter, value) */
     PyObject *closed; /* _closed: True or False */
     PyObject *rf;     /* _rf: None or the transducer state */
+    /* What the fast paths last read of `buf` (a buffer's `plain`, `q` and `limit` never change
+       after it is made): `cbuf` is the buffer they describe, `cq` its deque if plain, else NULL. */
+    PyObject *cbuf;
+    PyObject *cq;
+    Py_ssize_t climit;
 } ChanBase;
 
 static PyTypeObject ChanBaseType;
@@ -216,6 +221,8 @@ ChanBase_traverse(ChanBase *self, visitproc visit, void *arg)
     Py_VISIT(self->puts);
     Py_VISIT(self->closed);
     Py_VISIT(self->rf);
+    Py_VISIT(self->cbuf);
+    Py_VISIT(self->cq);
     return 0;
 }
 
@@ -228,6 +235,8 @@ ChanBase_clear(ChanBase *self)
     Py_CLEAR(self->puts);
     Py_CLEAR(self->closed);
     Py_CLEAR(self->rf);
+    Py_CLEAR(self->cbuf);
+    Py_CLEAR(self->cq);
     return 0;
 }
 
@@ -253,25 +262,41 @@ plain_waiter(PyObject *waiter)
     return r;
 }
 
-/* A plain buffer's deque and limit (new reference), or NULL (and no error) if `buf` is not plain. */
+/* A plain buffer's deque (a new reference) and limit, or NULL (and no error) if `buf` is not
+   plain. Read once per buffer and kept (see ChanBase.cbuf). Under the channel's lock. */
 static PyObject *
-plain_storage(PyObject *buf, Py_ssize_t *limit)
+plain_storage(ChanBase *self, PyObject *buf, Py_ssize_t *limit)
 {
-    PyObject *p = PyObject_GetAttr(buf, s_plain);
-    if (p == NULL)
-        goto fail;
-    int plain = p == Py_True;
-    Py_DECREF(p);
-    if (!plain)
+    if (self->cbuf != buf) {
+        PyObject *q = NULL;
+        Py_ssize_t lim = 0;
+        PyObject *p = PyObject_GetAttr(buf, s_plain);
+        if (p == NULL)
+            goto fail;
+        int plain = p == Py_True;
+        Py_DECREF(p);
+        if (plain) {
+            PyObject *l = PyObject_GetAttr(buf, s_limit);
+            if (l == NULL)
+                goto fail;
+            lim = PyLong_AsSsize_t(l);
+            Py_DECREF(l);
+            if (lim == -1 && PyErr_Occurred())
+                goto fail;
+            q = PyObject_GetAttr(buf, s_q);
+            if (q == NULL)
+                goto fail;
+        }
+        Py_INCREF(buf);
+        Py_XSETREF(self->cbuf, buf);
+        Py_XSETREF(self->cq, q);
+        self->climit = lim;
+    }
+    if (self->cq == NULL)
         return NULL;
-    PyObject *lim = PyObject_GetAttr(buf, s_limit);
-    if (lim == NULL)
-        goto fail;
-    *limit = PyLong_AsSsize_t(lim);
-    Py_DECREF(lim);
-    if (*limit == -1 && PyErr_Occurred())
-        goto fail;
-    return PyObject_GetAttr(buf, s_q);
+    *limit = self->climit;
+    Py_INCREF(self->cq);
+    return self->cq;
 fail:
     PyErr_Clear();
     return NULL;
@@ -303,14 +328,14 @@ fast_put(ChanBase *self, PyObject *waiter, PyObject *val, int blockable)
     PyObject *buf = self->buf;
     if (!IS_NONE(buf)) {
         Py_ssize_t limit;
-        Py_INCREF(buf);
-        PyObject *q = plain_storage(buf, &limit);
-        Py_DECREF(buf);
-        if (q == NULL)
-            return NULL;
         PyObject *result = NULL;
         lock_take(lock);
-        if (self->buf == buf && self->closed == Py_False && list_len(self->takes) <= 0) {
+        PyObject *q = self->buf == buf ? plain_storage(self, buf, &limit) : NULL;
+        if (q == NULL) {
+            lock_give(lock);
+            return NULL;
+        }
+        if (self->closed == Py_False && list_len(self->takes) <= 0) {
             Py_ssize_t n = PyObject_Size(q);
             if (n >= 0 && n < limit) {
                 PyObject *r = PyObject_CallMethodOneArg(q, s_append, val);
@@ -380,14 +405,14 @@ fast_take(ChanBase *self, PyObject *waiter, int blockable)
     PyObject *buf = self->buf;
     if (!IS_NONE(buf)) {
         Py_ssize_t limit;
-        Py_INCREF(buf);
-        PyObject *q = plain_storage(buf, &limit);
-        Py_DECREF(buf);
-        if (q == NULL)
-            return NULL;
         PyObject *result = NULL;
         lock_take(lock);
-        if (self->buf == buf && list_len(self->puts) <= 0) {
+        PyObject *q = self->buf == buf ? plain_storage(self, buf, &limit) : NULL;
+        if (q == NULL) {
+            lock_give(lock);
+            return NULL;
+        }
+        if (list_len(self->puts) <= 0) {
             Py_ssize_t n = PyObject_Size(q);
             if (n > 0)
                 result = PyObject_CallMethodNoArgs(q, s_popleft);
