@@ -10,12 +10,12 @@ either side, an unbuffered channel or a plain fixed/sliding buffer) and call
 the Python reference for everything else, after releasing the lock (the
 reference takes it again and decides afresh).
 
-ops.take/ops.put stay Python functions that call these methods. Compiled
-take/put (the go-block path in C, parking through GoTask.park) measured W1
-18.5k and W2 3.7k instructions, but a C function on a parked go block's
-stack leaves its arguments on the caller's evaluation stack, where the
-reaper's reference accounting (reaper.py) cannot attribute them, and such
-go blocks were never reaped (tests/test_reaper.py).
+`take` and `put` are ops.py's go-block path in C: an exact Chan, in a go
+block, with no cancel request pending anywhere (else ops.py's functions, the
+reference, run). They park through `hub.park_compiled`, a Python frame of its
+own: a C function's caller keeps the function's arguments on its evaluation
+stack, where the reaper cannot see them, and that frame tells it they are
+there (reaper.py credits them).
 
 Atomicity never relies on the GIL: every read or write of a channel's state
 is made under the channel's lock, a `Lock` of this module (what
@@ -207,8 +207,15 @@ static PyTypeObject ChanBaseType;
 /* Configured by channel.py / ops.py (see `configure`). */
 static PyObject *py_put_with;   /* the reference Chan.put_with */
 static PyObject *py_take_with;  /* the reference Chan.take_with */
-static PyObject *chan_type;     /* channel.Chan */
+static PyObject *chan_type;     /* channel.Chan: the exact type take/put accept */
 static PyObject *PENDING;       /* protocols.PENDING */
+static PyObject *py_take;       /* the reference ops.take */
+static PyObject *py_put;        /* the reference ops.put */
+static PyObject *gotask_type;   /* hub.GoTask */
+static PyObject *getcurrent;    /* greenlet.getcurrent */
+static PyObject *any_pending;   /* procs.any_pending: non-empty while a cancel request is pending */
+static PyObject *park;          /* hub.park_compiled(task, op, waiting[, value]) */
+static PyObject *TAKE, *PUT;    /* protocols.TAKE / PUT: park reasons */
 
 static PyObject *s_flag, *s_wake, *s_plain, *s_q, *s_limit, *s_append, *s_popleft;
 
@@ -477,9 +484,32 @@ not_configured(void)
     return 0;
 }
 
+/* A call with keywords goes to the reference as it is (self first). */
 static PyObject *
-ChanBase_put_with(ChanBase *self, PyObject *const *args, Py_ssize_t nargs)
+call_with_keywords(PyObject *ref, ChanBase *self, PyObject *const *args, Py_ssize_t nargs, PyObject *kwnames)
 {
+    Py_ssize_t n = nargs + PyTuple_GET_SIZE(kwnames);
+    PyObject *small[8];
+    PyObject **full = n + 1 <= 8 ? small : PyMem_Malloc((n + 1) * sizeof(PyObject *));
+    if (full == NULL)
+        return PyErr_NoMemory();
+    full[0] = (PyObject *)self;
+    for (Py_ssize_t i = 0; i < n; i++)
+        full[i + 1] = args[i];
+    PyObject *r = PyObject_Vectorcall(ref, full, nargs + 1, kwnames);
+    if (full != small)
+        PyMem_Free(full);
+    return r;
+}
+
+static PyObject *
+ChanBase_put_with(ChanBase *self, PyObject *const *args, Py_ssize_t nargs, PyObject *kwnames)
+{
+    if (kwnames != NULL && PyTuple_GET_SIZE(kwnames)) {
+        if (not_configured())
+            return NULL;
+        return call_with_keywords(py_put_with, self, args, nargs, kwnames);
+    }
     if (nargs < 2 || nargs > 3) {
         PyErr_SetString(PyExc_TypeError, "put_with(waiter, val, blockable=True)");
         return NULL;
@@ -497,8 +527,13 @@ ChanBase_put_with(ChanBase *self, PyObject *const *args, Py_ssize_t nargs)
 }
 
 static PyObject *
-ChanBase_take_with(ChanBase *self, PyObject *const *args, Py_ssize_t nargs)
+ChanBase_take_with(ChanBase *self, PyObject *const *args, Py_ssize_t nargs, PyObject *kwnames)
 {
+    if (kwnames != NULL && PyTuple_GET_SIZE(kwnames)) {
+        if (not_configured())
+            return NULL;
+        return call_with_keywords(py_take_with, self, args, nargs, kwnames);
+    }
     if (nargs < 1 || nargs > 2) {
         PyErr_SetString(PyExc_TypeError, "take_with(waiter, blockable=True)");
         return NULL;
@@ -516,9 +551,9 @@ ChanBase_take_with(ChanBase *self, PyObject *const *args, Py_ssize_t nargs)
 }
 
 static PyMethodDef ChanBase_methods[] = {
-    {"put_with", (PyCFunction)(void (*)(void))ChanBase_put_with, METH_FASTCALL,
+    {"put_with", (PyCFunction)(void (*)(void))ChanBase_put_with, METH_FASTCALL | METH_KEYWORDS,
      "Chan.put_with, compiled: the common cases here, the rest in the Python reference."},
-    {"take_with", (PyCFunction)(void (*)(void))ChanBase_take_with, METH_FASTCALL,
+    {"take_with", (PyCFunction)(void (*)(void))ChanBase_take_with, METH_FASTCALL | METH_KEYWORDS,
      "Chan.take_with, compiled: the common cases here, the rest in the Python reference."},
     {NULL}
 };
@@ -547,6 +582,72 @@ static PyTypeObject ChanBaseType = {
     .tp_members = ChanBase_members,
 };
 
+/* --------------------------------------------------------------- take/put */
+
+/* ops.take's go-block path: an exact Chan, in a go block, no cancel request pending anywhere
+   (else the reference ops.take, which checks for one). Parks through hub.park_compiled. */
+static PyObject *
+c_take(PyObject *module, PyObject *const *args, Py_ssize_t nargs)
+{
+    if (py_take == NULL) {
+        PyErr_SetString(PyExc_RuntimeError, "gochan._cchan: take is not configured");
+        return NULL;
+    }
+    if (nargs != 1 || (PyObject *)Py_TYPE(args[0]) != chan_type || PyList_GET_SIZE(any_pending))
+        return PyObject_Vectorcall(py_take, args, nargs, NULL);
+    PyObject *g = PyObject_CallNoArgs(getcurrent);
+    if (g == NULL)
+        return NULL;
+    if ((PyObject *)Py_TYPE(g) != gotask_type) {
+        Py_DECREF(g);
+        return PyObject_Vectorcall(py_take, args, nargs, NULL);
+    }
+    PyObject *r = fast_take((ChanBase *)args[0], g, 1);
+    if (r == NULL && !PyErr_Occurred()) {
+        PyObject *full[3] = {args[0], g, Py_True};
+        r = PyObject_Vectorcall(py_take_with, full, 3, NULL);
+    }
+    if (r == PENDING) {
+        Py_DECREF(r);
+        PyObject *pa[3] = {g, TAKE, args[0]};
+        r = PyObject_Vectorcall(park, pa, 3, NULL);
+    }
+    Py_DECREF(g);
+    return r;
+}
+
+/* ops.put's go-block path, as c_take. */
+static PyObject *
+c_put(PyObject *module, PyObject *const *args, Py_ssize_t nargs)
+{
+    if (py_put == NULL) {
+        PyErr_SetString(PyExc_RuntimeError, "gochan._cchan: put is not configured");
+        return NULL;
+    }
+    if (nargs != 2 || (PyObject *)Py_TYPE(args[0]) != chan_type || args[1] == Py_None
+            || PyList_GET_SIZE(any_pending))
+        return PyObject_Vectorcall(py_put, args, nargs, NULL);
+    PyObject *g = PyObject_CallNoArgs(getcurrent);
+    if (g == NULL)
+        return NULL;
+    if ((PyObject *)Py_TYPE(g) != gotask_type) {
+        Py_DECREF(g);
+        return PyObject_Vectorcall(py_put, args, nargs, NULL);
+    }
+    PyObject *r = fast_put((ChanBase *)args[0], g, args[1], 1);
+    if (r == NULL && !PyErr_Occurred()) {
+        PyObject *full[4] = {args[0], g, args[1], Py_True};
+        r = PyObject_Vectorcall(py_put_with, full, 4, NULL);
+    }
+    if (r == PENDING) {
+        Py_DECREF(r);
+        PyObject *pa[4] = {g, PUT, args[0], args[1]};
+        r = PyObject_Vectorcall(park, pa, 4, NULL);
+    }
+    Py_DECREF(g);
+    return r;
+}
+
 #define SET(var, obj) do { Py_XINCREF(obj); Py_XSETREF(var, obj); } while (0)
 
 static PyObject *
@@ -562,7 +663,28 @@ configure_channel(PyObject *module, PyObject *args)
     Py_RETURN_NONE;
 }
 
+static PyObject *
+configure_ops(PyObject *module, PyObject *args)
+{
+    PyObject *pt, *pp, *gt, *gc, *ap, *pk, *tk, *pu;
+    if (!PyArg_ParseTuple(args, "OOOOO!OOO", &pt, &pp, &gt, &gc, &PyList_Type, &ap, &pk, &tk, &pu))
+        return NULL;
+    SET(py_take, pt);
+    SET(py_put, pp);
+    SET(gotask_type, gt);
+    SET(getcurrent, gc);
+    SET(any_pending, ap);
+    SET(park, pk);
+    SET(TAKE, tk);
+    SET(PUT, pu);
+    Py_RETURN_NONE;
+}
+
 static PyMethodDef module_methods[] = {
+    {"take", (PyCFunction)(void (*)(void))c_take, METH_FASTCALL, "ops.take, compiled (see ops.py)."},
+    {"put", (PyCFunction)(void (*)(void))c_put, METH_FASTCALL, "ops.put, compiled (see ops.py)."},
+    {"configure_ops", configure_ops, METH_VARARGS,
+     "configure_ops(take, put, GoTask, getcurrent, any_pending, park_compiled, TAKE, PUT): ops.py's references."},
     {"configure_channel", configure_channel, METH_VARARGS,
      "configure_channel(py_put_with, py_take_with, Chan, PENDING): channel.py's references."},
     {NULL}

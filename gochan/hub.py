@@ -30,7 +30,7 @@ from . import procs
 from .errors import Cancelled, report_exception
 from .procs import DONE, EXTERNAL, NEW, RUNNING, Proc, cancelled_error, consume
 
-__all__ = ["GoTask", "Hub", "Spawn", "HubCall", "current_go", "current_hub", "go_frames", "IDLE"]
+__all__ = ["GoTask", "Hub", "Spawn", "HubCall", "current_go", "current_hub", "go_frames", "park_compiled", "IDLE"]
 
 #: Direct go-to-go switches before a parking go block yields to its hub loop.
 BUDGET = 64
@@ -290,6 +290,17 @@ def finish(rec: Any, result: Any, error: Optional[BaseException]) -> None:
     scope = rec.scope
     if scope is not None:
         scope.child_exited(rec, error)
+
+
+def park_compiled(task: GoTask, op: str, waiting: Any, value: Any = None) -> Any:
+    """How the compiled `take`/`put` (gochan/_cchan.c) park: `task.park(op, waiting)`, in a frame of its own.
+
+    A C function has no frame, and its caller keeps the arguments it passed
+    (the channel, a put's `value`) on its evaluation stack, where nothing can
+    read them. This frame's arguments are those, and the reaper credits them
+    to that stack whatever the Python version (reaper.py).
+    """
+    return task.park(op, waiting)
 
 
 def go_frames(frame: Any) -> Optional[List[Any]]:

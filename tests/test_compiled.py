@@ -104,3 +104,14 @@ def test_python_subclass_state_is_shared_with_the_core() -> None:
     assert take(done) is True
 
 
+
+
+def test_put_with_and_take_with_take_keywords() -> None:
+    from gochan.protocols import NOT_READY
+    from gochan.waiters import NONBLOCKING
+
+    c = chan(1)
+    assert c.take_with(NONBLOCKING, blockable=False) is NOT_READY
+    assert c.put_with(NONBLOCKING, "v", blockable=False) is True
+    assert c.put_with(waiter=NONBLOCKING, val="w", blockable=False) is NOT_READY
+    assert c.take_with(waiter=NONBLOCKING, blockable=False) == "v"
