@@ -587,12 +587,14 @@ static PyTypeObject ChanBaseType = {
 /* ops.take's go-block path: an exact Chan, in a go block, no cancel request pending anywhere
    (else the reference ops.take, which checks for one). Parks through hub.park_compiled. */
 static PyObject *
-c_take(PyObject *module, PyObject *const *args, Py_ssize_t nargs)
+c_take(PyObject *module, PyObject *const *args, Py_ssize_t nargs, PyObject *kwnames)
 {
     if (py_take == NULL) {
         PyErr_SetString(PyExc_RuntimeError, "gochan._cchan: take is not configured");
         return NULL;
     }
+    if (kwnames != NULL && PyTuple_GET_SIZE(kwnames))
+        return PyObject_Vectorcall(py_take, args, nargs, kwnames);
     if (nargs != 1 || (PyObject *)Py_TYPE(args[0]) != chan_type || PyList_GET_SIZE(any_pending))
         return PyObject_Vectorcall(py_take, args, nargs, NULL);
     PyObject *g = PyObject_CallNoArgs(getcurrent);
@@ -618,12 +620,14 @@ c_take(PyObject *module, PyObject *const *args, Py_ssize_t nargs)
 
 /* ops.put's go-block path, as c_take. */
 static PyObject *
-c_put(PyObject *module, PyObject *const *args, Py_ssize_t nargs)
+c_put(PyObject *module, PyObject *const *args, Py_ssize_t nargs, PyObject *kwnames)
 {
     if (py_put == NULL) {
         PyErr_SetString(PyExc_RuntimeError, "gochan._cchan: put is not configured");
         return NULL;
     }
+    if (kwnames != NULL && PyTuple_GET_SIZE(kwnames))
+        return PyObject_Vectorcall(py_put, args, nargs, kwnames);
     if (nargs != 2 || (PyObject *)Py_TYPE(args[0]) != chan_type || args[1] == Py_None
             || PyList_GET_SIZE(any_pending))
         return PyObject_Vectorcall(py_put, args, nargs, NULL);
@@ -681,8 +685,15 @@ configure_ops(PyObject *module, PyObject *args)
 }
 
 static PyMethodDef module_methods[] = {
-    {"take", (PyCFunction)(void (*)(void))c_take, METH_FASTCALL, "ops.take, compiled (see ops.py)."},
-    {"put", (PyCFunction)(void (*)(void))c_put, METH_FASTCALL, "ops.put, compiled (see ops.py)."},
+    {"take", (PyCFunction)(void (*)(void))c_take, METH_FASTCALL | METH_KEYWORDS,
+     "take($module, c)\n--\n\n"
+     "Take a value from `c`: park (go block) or block (thread) until one arrives.\n\n"
+     "Returns None once `c` is closed and drained. (Compiled: gochan/_cchan.c; the reference is ops.py.)"},
+    {"put", (PyCFunction)(void (*)(void))c_put, METH_FASTCALL | METH_KEYWORDS,
+     "put($module, c, v)\n--\n\n"
+     "Put `v` on `c`: park (go block) or block (thread) until accepted.\n\n"
+     "Returns True once accepted, False if `c` was already closed. (Compiled: gochan/_cchan.c; the\n"
+     "reference is ops.py.)"},
     {"configure_ops", configure_ops, METH_VARARGS,
      "configure_ops(take, put, GoTask, getcurrent, any_pending, park_compiled, TAKE, PUT): ops.py's references."},
     {"configure_channel", configure_channel, METH_VARARGS,

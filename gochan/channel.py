@@ -15,6 +15,12 @@ come, first served. Differences: stale alts registrations are skipped as they
 are met instead of scanning every queue on every operation, an xform's
 completion runs once (core.async may run it on every take after close), and
 an alts never completes its own put with its own take.
+
+This file is the whole channel in the pure-Python build and the reference in
+the compiled one: gochan/_cchan.c then holds the state as C members and runs
+the common cases of `put_with`/`take_with` (and ops.py's `take`/`put` for go
+blocks) in C, calling the methods here for everything else. One behaviour,
+two implementations: the suite runs on both (`make test`, `GOCHAN_PURE=1`).
 """
 from __future__ import annotations
 

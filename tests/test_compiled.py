@@ -115,3 +115,13 @@ def test_put_with_and_take_with_take_keywords() -> None:
     assert c.put_with(NONBLOCKING, "v", blockable=False) is True
     assert c.put_with(waiter=NONBLOCKING, val="w", blockable=False) is NOT_READY
     assert c.take_with(waiter=NONBLOCKING, blockable=False) == "v"
+
+
+def test_take_and_put_keep_their_signatures() -> None:
+    import inspect
+
+    assert list(inspect.signature(gochan.take).parameters) == ["c"]
+    assert list(inspect.signature(gochan.put).parameters) == ["c", "v"]
+    c = chan(1)
+    assert put(c=c, v="k") is True
+    assert take(c=c) == "k"
