@@ -14,10 +14,12 @@ PYTHONS ?= 3.10 3.11 3.12 3.13
 # Every `-e` install must pass it: each one rebuilds the editable wheel.
 EDITABLE := install --config-settings editable_mode=compat -e
 
-# Installs are redone when the project's metadata or this file changes.
-DEPS   := pyproject.toml setup.cfg Makefile
+# Installs are redone when the project's metadata, the C core or this file changes.
+# The install builds the optional C core (gochan/_cchan.c) when a C compiler
+# works, and silently leaves it out when not (`CC=false make test` tries that).
+DEPS   := pyproject.toml setup.cfg setup.py gochan/_cchan.c Makefile
 
-.PHONY: demo test lint test-all bench bench-quick clean
+.PHONY: demo test test-pure lint test-all bench bench-quick clean
 
 $(PY):
 	$(PYTHON) -m venv $(VENV)
@@ -41,8 +43,25 @@ $(VENV)/.installed-bench: $(VENV)/.installed
 demo: $(VENV)/.installed
 	$(PY) examples/demo_1000.py
 
+# The tests `make test` also runs on the pure-Python channel: everything that exercises the
+# channel, its operations, alts, cancellation and the reaper (the whole suite twice would pass
+# 5 minutes on a busy 2-core machine; `make test-all` and `make test-pure` run all of it).
+PURE_TESTS := tests/test_channels.py tests/test_alts.py tests/test_buffers.py tests/test_chan_xform.py \
+	tests/test_promise_chan.py tests/test_waiters.py tests/test_stats.py tests/test_bad_args.py \
+	tests/test_cancel.py tests/test_cancel_combinators.py tests/test_scope.py tests/test_stress.py \
+	tests/test_reaper.py tests/test_go.py tests/test_pipes.py tests/test_compiled.py
+
+# The whole suite on the build installed (compiled if the C core was built), then the
+# channel's tests on the pure-Python channel (GOCHAN_PURE=1). Both must pass.
 test: $(VENV)/.installed-test
+	@$(PY) -c 'import gochan; print("make test: gochan.compiled =", gochan.compiled)'
 	$(PY) -m pytest
+	@echo "make test: the channel's tests again on the pure-Python channel (GOCHAN_PURE=1)"
+	GOCHAN_PURE=1 $(PY) -m pytest $(PURE_TESTS)
+
+# The whole suite on the pure-Python channel.
+test-pure: $(VENV)/.installed-test
+	GOCHAN_PURE=1 $(PY) -m pytest
 
 # Runs both checkers even when the first fails, then fails if either did.
 lint: $(VENV)/.installed-lint
@@ -63,7 +82,7 @@ lint: $(VENV)/.installed-lint
 	.venv-$*/bin/python -m pip --disable-pip-version-check -q $(EDITABLE) '.[test]'
 	touch $@
 
-# The whole suite on each of $(PYTHONS) found on PATH; a missing one is
+# The whole suite (compiled, then GOCHAN_PURE=1) on each of $(PYTHONS) found on PATH; a missing one is
 # skipped (and said so). Every found version runs, then the failures are
 # reported together and the target fails if there were any.
 test-all:
@@ -75,7 +94,8 @@ test-all:
 	  fi; \
 	  echo "test-all: === python$$v ==="; \
 	  if $(MAKE) --no-print-directory .venv-$$v/.installed-test && \
-	     .venv-$$v/bin/python -m pytest; then \
+	     .venv-$$v/bin/python -m pytest && \
+	     GOCHAN_PURE=1 .venv-$$v/bin/python -m pytest; then \
 	    passed="$$passed $$v"; \
 	  else \
 	    echo "test-all: python$$v FAILED"; failed="$$failed $$v"; \
@@ -92,4 +112,4 @@ bench-quick: $(VENV)/.installed-bench
 	$(PY) -m bench --quick
 
 clean:
-	rm -rf $(VENV) .venv-* build *.egg-info .mypy_cache .ruff_cache
+	rm -rf $(VENV) .venv-* build *.egg-info .mypy_cache .ruff_cache gochan/_cchan*.so

@@ -43,10 +43,17 @@ TARGETS = [
     ("W9 echo >= 1x gevent StreamServer", "w9_echo", "rate", "gevent_queue", ">=", 1.0),
     ("W9 echo >= 1.5x asyncio streams", "w9_echo", "rate", "asyncio", ">=", 1.5),
     ("W9 idle RSS/conn <= gevent StreamServer", "w9_idle", "rss_per_conn", "gevent_queue", "<=", 1.0),
+
+    # issue #14 (the compiled core): gochan is the default build (compiled when built).
+    ("#14 W1 >= 2.5x gevent Channel", "w1", "rate", "gevent_channel", ">=", 2.5),
+    ("#14 W2 >= 1.0x gevent Queue", "w2", "rate", "gevent_queue", ">=", 1.0),
+    ("#14 W3 RSS/parked <= 1.0x raw-greenlet floor", "w3", "rss_per_task", "raw_greenlet", "<=", 1.0),
+    ("#14 W6 >= 3x queue.Queue", "w6", "rate", "threads", ">=", 3.0),
 ]
 
 SHORT = {
     "gochan": "gochan",
+    "gochan_pure": "gochan pure",
     "raw_greenlet": "raw greenlet",
     "gevent_channel": "gevent Channel",
     "gevent_queue": "gevent Queue",

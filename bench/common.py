@@ -16,6 +16,7 @@ now = time.perf_counter
 # Column order of the table; every workload draws its contestants from these.
 CONTESTANTS = [
     "gochan",
+    "gochan_pure",  # the same functions with GOCHAN_PURE=1: the pure-Python channel (bench/run_one.py)
     "raw_greenlet",
     "gevent_channel",
     "gevent_queue",
@@ -27,6 +28,7 @@ CONTESTANTS = [
 # Which importable library each contestant needs (missing -> skipped).
 REQUIRES = {
     "gochan": "gochan",
+    "gochan_pure": "gochan",
     "raw_greenlet": "greenlet",
     "gevent_channel": "gevent",
     "gevent_queue": "gevent",
@@ -58,6 +60,11 @@ class Workload:
     quick_skip: dict[str, str] = field(default_factory=dict)  # contestant -> why not in --quick
     timeout: float = 120.0
     diagnostic: bool = False      # an extra row for insight, left out of --quick
+
+    def __post_init__(self) -> None:
+        # gochan's pure-Python build runs gochan's functions (run_one sets GOCHAN_PURE=1 first).
+        if "gochan" in self.contestants:
+            self.contestants.setdefault("gochan_pure", self.contestants["gochan"])
 
 
 def rss_bytes() -> int:

@@ -33,8 +33,8 @@ from .run_one import _missing
 # wall-clock table), and callgrind serializes threads, so a thread peer's count leaves
 # out what it really pays (waiting for the OS and the GIL).
 DEFAULTS = [
-    ("w1", ["gochan", "raw_greenlet", "gevent_channel", "gevent_queue", "asyncio"], 2000, 12000),
-    ("w2", ["gochan", "raw_greenlet", "gevent_queue", "asyncio"], 20000, 120000),
+    ("w1", ["gochan", "gochan_pure", "raw_greenlet", "gevent_channel", "gevent_queue", "asyncio"], 2000, 12000),
+    ("w2", ["gochan", "gochan_pure", "raw_greenlet", "gevent_queue", "asyncio"], 20000, 120000),
 ]
 
 

@@ -34,6 +34,8 @@ def _missing(contestant: str) -> str | None:
 
 
 def _run(args) -> dict:
+    if args.contestant == "gochan_pure":  # before anything imports gochan
+        os.environ["GOCHAN_PURE"] = "1"
     if args.workload == "w5":
         try:
             tb = importlib.import_module("bench.timers_bench")
@@ -62,6 +64,9 @@ def _run(args) -> dict:
     why = _missing(args.contestant)
     if why:
         return {"skipped": why}
+    if args.contestant == "gochan_pure":
+        import gochan
+        assert not gochan.compiled, "GOCHAN_PURE=1 was ignored"
     n = args.n or (wl.quick_n if args.quick else wl.n)
     return {"ok": True, "n": n, "metrics": fn(n)}
 

@@ -7,7 +7,7 @@ from . import reaper as _reaper  # noqa: F401  (plugs into every runtime's hubs)
 from . import xf
 from .buffers import buffer, dropping_buffer, is_unblocking_buffer, sliding_buffer
 from .cancel import cancel
-from .channel import Chan, ChanStats, chan, promise_chan, stats
+from .channel import Chan, ChanStats, chan, compiled, promise_chan, stats
 from .debug import GoBlockInfo, dump
 from .errors import Cancelled, TooManyPendingError, set_exception_handler
 from .mix import Mix, admix, mix, solo_mode, toggle, unmix, unmix_all
@@ -38,7 +38,7 @@ from .timers import sleep, timeout
 from .watchdog import set_blocking_threshold
 
 __all__ = [
-    "Chan", "ChanStats", "chan", "promise_chan", "buffer", "dropping_buffer", "sliding_buffer",
+    "compiled", "Chan", "ChanStats", "chan", "promise_chan", "buffer", "dropping_buffer", "sliding_buffer",
     "is_unblocking_buffer", "close", "stats",
     "take", "put", "alts", "alt", "offer", "poll", "put_async", "take_async", "DEFAULT", "NOTHING",
     "go", "go_fn", "thread", "timeout", "sleep", "shutdown", "cancel", "Cancelled", "scope", "Scope",

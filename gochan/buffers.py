@@ -7,7 +7,7 @@ from __future__ import annotations
 
 import sys
 from collections import deque
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, Callable, Deque, List
 
 __all__ = ["Buffer", "FixedBuffer", "DroppingBuffer", "SlidingBuffer", "PromiseBuffer",
            "buffer", "dropping_buffer", "sliding_buffer", "is_unblocking_buffer"]
@@ -22,104 +22,127 @@ def _check_size(n: object, fname: str) -> int:
 
 
 class Buffer:
-    """The base of gochan's buffers (`protocols.Buffer`): `add(v)`, `remove()`, `len()`, `limit`, `close_buf()`.
+    """The base of gochan's buffers (`protocols.Buffer`): `q`, `add(v)`, `remove()`, `limit`, `close_buf()`.
 
-    The channel asks "full?" as `len(buf) >= buf.limit` (`limit` is n for a
-    fixed buffer and unbounded for the others). The concrete buffers subclass
-    `deque` or `list` so that the hot calls (`len`, `add`, `remove`) run in C:
-    a Python-level `__len__` on every operation cost more than the rest of a
+    `q` is the storage, a plain `deque` or `list` (never a subclass), and
+    `len(buf.q)` is the count: the channel reads it so on every operation.
+    The channel asks "full?" as `len(buf.q) >= buf.limit` (`limit` is n for a
+    fixed buffer and unbounded for the others). `plain` buffers (fixed,
+    sliding) add and remove exactly as their deque appends and pops from the
+    left, and the channel calls those directly: CPython 3.11+ specializes a
+    call to a plain deque's method, where a method of a deque subclass (the
+    first design) fails the fast path's exact-type check, and a bound method
+    held in a slot costs a fifth more than the direct call (measured). `plain` is a slot, not a
+    class attribute: 3.11 cannot specialize a class attribute read on an instance. A
+    Python-level `__len__` on every operation cost more than the rest of a
     buffered put. `unblocking` is True when puts never park.
     """
 
-    __slots__ = ()
+    __slots__ = ("q", "plain")
     unblocking = False
     kind = "fixed"  # what stats() reports
     label = "buffer"  # what repr shows
     limit: int = sys.maxsize
     n: int = 0
 
-    if TYPE_CHECKING:  # provided by each concrete buffer, mostly as C methods of deque or list
-        def add(self, value: Any) -> None: ...
-        def remove(self) -> Any: ...
-        def __len__(self) -> int: ...
+    if TYPE_CHECKING:  # provided by each concrete buffer: methods, or its storage's bound C methods
+        q: Any
+        plain: bool
+        add: Callable[[Any], None]
+        remove: Callable[[], Any]
+
+    def __len__(self) -> int:
+        return len(self.q)
 
     def is_full(self) -> bool:
-        return len(self) >= self.limit
+        return len(self.q) >= self.limit
 
     def close_buf(self) -> None:
         """Called once when the channel closes."""
 
     def describe(self) -> str:
-        return f"{self.label}({len(self)}/{self.n})"
+        return f"{self.label}({len(self.q)}/{self.n})"
 
 
-class FixedBuffer(Buffer, deque[Any]):
+class FixedBuffer(Buffer):
     """FIFO of at most `n` values; puts park while it is full.
 
     An expanding transducer may add past `n` (as in core.async); the buffer
     then stays full until takes bring it below `n`.
     """
 
-    __slots__ = ("n", "limit")
-    add = deque.append  # type: ignore[assignment]
-    remove = deque.popleft  # type: ignore[assignment]
+    __slots__ = ("n", "limit", "add", "remove")
 
-    def __init__(self, n: int) -> None:
-        deque.__init__(self)
+    def __init__(self, n: int, q: Any = None) -> None:
+        self.q = q = deque() if q is None else q
+        self.plain = True
+        self.add = q.append
+        self.remove = q.popleft
         self.n = n
         self.limit = n
 
 
-class ResultBuffer(Buffer, list[Any]):
+class ResultBuffer(Buffer):
     """A fixed buffer of one value, on a list (56 bytes, where a deque takes ~600).
 
-    Every go block has a result channel, and tens of thousands may be alive.
+    Every go block has a result channel, and tens of thousands may be alive:
+    no bound methods in slots here (48 bytes each), it is not a hot path.
     """
 
     __slots__ = ()
     n = 1
     limit = 1
-    add = list.append  # type: ignore[assignment]
-    remove = list.pop  # one element at most: last is first
+
+    def __init__(self) -> None:
+        self.q: List[Any] = []
+        self.plain = False
+
+    def add(self, value: Any) -> None:
+        self.q.append(value)
+
+    def remove(self) -> Any:
+        return self.q.pop()  # one element at most: last is first
 
 
-class DroppingBuffer(Buffer, deque[Any]):
+class DroppingBuffer(Buffer):
     """Holds at most `n` values; when full, the newest value is dropped (the put still succeeds)."""
 
-    __slots__ = ("n",)
+    __slots__ = ("n", "remove")
     unblocking = True
     kind = "dropping"
     label = "dropping_buffer"
-    remove = deque.popleft  # type: ignore[assignment]
 
     def __init__(self, n: int) -> None:
-        deque.__init__(self)
+        q: Deque[Any] = deque()
+        self.q = q
+        self.plain = False
+        self.remove = q.popleft
         self.n = n
 
     def add(self, value: Any) -> None:
-        if len(self) < self.n:
-            self.append(value)
+        q = self.q
+        if len(q) < self.n:
+            q.append(value)
 
 
-class SlidingBuffer(Buffer, deque[Any]):
+class SlidingBuffer(Buffer):
     """Holds at most `n` values; when full, the oldest value is dropped to make room."""
 
-    __slots__ = ()
+    __slots__ = ("n", "add", "remove")
     unblocking = True
     kind = "sliding"
     label = "sliding_buffer"
-    add = deque.append  # type: ignore[assignment]  # maxlen drops the oldest
-    remove = deque.popleft  # type: ignore[assignment]
 
     def __init__(self, n: int) -> None:
-        deque.__init__(self, (), n)
+        q: Deque[Any] = deque((), n)
+        self.q = q
+        self.plain = True
+        self.add = q.append  # maxlen drops the oldest
+        self.remove = q.popleft
+        self.n = n
 
-    @property
-    def n(self) -> int:  # type: ignore[override]
-        return self.maxlen  # type: ignore[return-value]
 
-
-class PromiseBuffer(Buffer, list[Any]):
+class PromiseBuffer(Buffer):
     """Keeps the first value forever: every take sees it, later adds are ignored."""
 
     __slots__ = ()
@@ -127,15 +150,19 @@ class PromiseBuffer(Buffer, list[Any]):
     kind = label = "promise"
     n = 1
 
-    def add(self, value: Any) -> None:
-        if not self:
-            self.append(value)
+    def __init__(self) -> None:
+        self.q: List[Any] = []
+        self.plain = False
 
-    def remove(self) -> Any:  # type: ignore[override]
-        return self[0]
+    def add(self, value: Any) -> None:
+        if not self.q:
+            self.q.append(value)
+
+    def remove(self) -> Any:
+        return self.q[0]
 
     def describe(self) -> str:
-        return "promise(delivered)" if self else "promise(empty)"
+        return "promise(delivered)" if self.q else "promise(empty)"
 
 
 def buffer(n: int) -> FixedBuffer:

@@ -15,9 +15,16 @@ come, first served. Differences: stale alts registrations are skipped as they
 are met instead of scanning every queue on every operation, an xform's
 completion runs once (core.async may run it on every take after close), and
 an alts never completes its own put with its own take.
+
+This file is the whole channel in the pure-Python build and the reference in
+the compiled one: gochan/_cchan.c then holds the state as C members and runs
+the common cases of `put_with`/`take_with` (and ops.py's `take`/`put` for go
+blocks) in C, calling the methods here for everything else. One behaviour,
+two implementations: the suite runs on both (`make test`, `GOCHAN_PURE=1`).
 """
 from __future__ import annotations
 
+import os
 import threading
 from dataclasses import dataclass
 from typing import Any, Callable, Generic, Iterator, List, Optional, Tuple, TypeVar
@@ -29,9 +36,31 @@ from .suspend import suspend
 from .waiters import NONBLOCKING, OK, OTHER_DEAD, SELF_DEAD, commit_pair
 from .xf import Reduced as _Reduced
 
-__all__ = ["Chan", "ChanStats", "chan", "promise_chan", "result_chan", "stats"]
+__all__ = ["Chan", "ChanStats", "chan", "promise_chan", "result_chan", "stats", "compiled"]
 
-_new_lock = threading.Lock
+# The optional C core (gochan/_cchan.c): when it is built and GOCHAN_PURE is not set, `Chan`
+# derives from its `ChanBase`, which holds the channel's state as C fields and runs the common
+# cases of `put_with`/`take_with` in C, calling this file's methods (the reference) for the
+# rest. Without it, this file is the whole channel. `compiled` says which is running.
+_cchan: Any = None
+if not os.environ.get("GOCHAN_PURE"):
+    try:
+        from . import _cchan
+    except ImportError:
+        _cchan = None
+#: True when the compiled channel core is running, False on the pure-Python fallback.
+compiled = _cchan is not None
+
+_new_lock: Callable[[], Any] = _cchan.Lock if compiled else threading.Lock
+
+
+class _PureBase:
+    __slots__ = ()
+
+
+_ChanBase: Any = _cchan.ChanBase if compiled else _PureBase
+#: The channel's state: C members of `ChanBase` when compiled, else slots of `Chan`.
+_STATE = ("_lock", "_buf", "_takes", "_puts", "_closed", "_rf")
 
 T = TypeVar("T")
 
@@ -82,7 +111,7 @@ class _Xform:
         self.completed = False
 
 
-class Chan(Generic[T]):
+class Chan(_ChanBase, Generic[T]):  # type: ignore[misc]
     """A core.async channel. Create one with `chan()` or `promise_chan()`.
 
     Besides the module functions (`put`, `take`, `close`, ...) it offers
@@ -92,7 +121,7 @@ class Chan(Generic[T]):
 
     # No __weakref__: 8 bytes on every channel (every go block has one), and
     # channels, like deques, need no weak references.
-    __slots__ = ("_lock", "_buf", "_takes", "_puts", "_closed", "_rf", "name", "proc")
+    __slots__ = ("name", "proc") + (() if compiled else _STATE)
 
     def __init__(self, buf: Optional[Buffer] = None, xform: Optional[Callable[..., Any]] = None,
                  ex_handler: Optional[Callable[[BaseException], Any]] = None,
@@ -129,18 +158,25 @@ class Chan(Generic[T]):
                 return False
             buf = self._buf
             if buf is not None:
-                if len(buf) >= buf.limit:
+                q = buf.q
+                if len(q) >= buf.limit:
                     return self._enqueue_put(val, waiter, blockable)
                 f = waiter.flag
                 if f is not None and not f.commit():
                     return PENDING
-                done = self._add(buf, val) if self._rf is not None else buf.add(val)  # type: ignore[func-returns-value]
+                done = False
+                if self._rf is not None:
+                    done = self._add(buf, val)
+                elif buf.plain:
+                    q.append(val)  # the storage's own method: see buffers.Buffer.plain
+                else:
+                    buf.add(val)
                 takes = self._takes
-                if takes and len(buf):
+                if takes and len(q):
                     wakes = []
                     i = 0
                     n = len(takes)
-                    while i < n and len(buf):
+                    while i < n and len(q):
                         t = takes[i]
                         i += 1
                         tf = t.flag
@@ -233,22 +269,23 @@ class Chan(Generic[T]):
         try:
             buf = self._buf
             if buf is not None:
-                if not len(buf):
+                q = buf.q
+                if not len(q):
                     if self._closed and self._rf is not None and not self._puts:
                         self._complete(buf)
-                    if not len(buf):
+                    if not len(q):
                         return self._take_empty(waiter, blockable)
                 f = waiter.flag
                 if f is not None and not f.commit():
                     return PENDING
-                val = buf.remove()
+                val = q.popleft() if buf.plain else buf.remove()
                 puts = self._puts
-                if puts and len(buf) < buf.limit:
+                if puts and len(q) < buf.limit:
                     wakes = []
                     done = False
                     i = 0
                     n = len(puts)
-                    while i < n and len(buf) < buf.limit:
+                    while i < n and len(q) < buf.limit:
                         p, pv = puts[i]
                         i += 1
                         pf = p.flag
@@ -349,7 +386,7 @@ class Chan(Generic[T]):
             for t in takes:
                 tf = t.flag
                 if tf is None or tf.commit():
-                    wakes.append((t, buf.remove() if buf is not None and len(buf) else None))
+                    wakes.append((t, buf.remove() if buf is not None and len(buf.q) else None))
         if buf is not None:
             buf.close_buf()
         return wakes
@@ -433,7 +470,7 @@ class Chan(Generic[T]):
                         result = None
                         break
                 buf = self._buf
-                if result is not None and len(buf) < buf.limit:  # type: ignore[union-attr,arg-type]
+                if result is not None and len(buf.q) < buf.limit:  # type: ignore[union-attr]
                     buf.add(result)  # type: ignore[union-attr]
             self._close_locked(wakes)
         finally:
@@ -466,7 +503,7 @@ class Chan(Generic[T]):
         channels that are plainly empty before it registers on every port.
         """
         buf = self._buf
-        return self._closed or bool(self._puts) or (buf is not None and len(buf) > 0)
+        return self._closed or bool(self._puts) or (buf is not None and len(buf.q) > 0)
 
     def put(self, value: T) -> bool:
         """`put(self, value)`: park or block until accepted; False if closed."""
@@ -498,7 +535,7 @@ class Chan(Generic[T]):
             if buf is None:
                 kind, count, capacity = "unbuffered", 0, 0
             else:
-                kind, count, capacity = buf.kind, len(buf), buf.n
+                kind, count, capacity = buf.kind, len(buf.q), buf.n
             return ChanStats(self.name, kind, count, capacity, puts, takes, self._closed)
         finally:
             lock.release()
@@ -521,6 +558,13 @@ class Chan(Generic[T]):
             puts, takes = len(self._puts or ()), len(self._takes or ())
         name = f" {self.name!r}" if self.name is not None else ""
         return f"<Chan{name} 0x{id(self):x} {kind} puts={puts} takes={takes} {'closed' if self._closed else 'open'}>"
+
+
+if compiled:
+    # The compiled put_with/take_with take the common cases and call these for the rest.
+    _cchan.configure_channel(Chan.put_with, Chan.take_with, Chan, PENDING)
+    Chan.put_with = _ChanBase.put_with  # type: ignore[method-assign]
+    Chan.take_with = _ChanBase.take_with  # type: ignore[method-assign]
 
 
 def chan(buf: Any = None, xform: Optional[Callable[..., Any]] = None,

@@ -31,7 +31,8 @@ from . import procs
 from .errors import Cancelled, report_exception
 from .procs import DONE, EXTERNAL, NEW, RUNNING, Proc, cancelled_error, consume
 
-__all__ = ["GoTask", "Hub", "Spawn", "HubCall", "RAISE", "raise_in", "current_go", "current_hub", "go_frames", "IDLE"]
+__all__ = ["GoTask", "Hub", "Spawn", "HubCall", "RAISE", "raise_in", "current_go", "current_hub", "go_frames",
+           "park_compiled", "IDLE"]
 
 #: Direct go-to-go switches before a parking go block yields to its hub loop.
 BUDGET = 64
@@ -169,8 +170,9 @@ class GoTask(greenlet):
     next one (creating a greenlet costs ~15 us, reusing one ~1 us).
     """
 
-    __slots__ = ("hub", "op", "waiting", "fn", "reap_mark", "proc")
-    flag = None
+    # `flag` is a slot, not a class attribute: 3.11+ cannot specialize a class attribute read on
+    # a greenlet subclass (304 instructions against 49, read on every channel operation).
+    __slots__ = ("hub", "op", "waiting", "fn", "reap_mark", "proc", "flag")
 
     def __init__(self, hub: "Hub") -> None:
         # `run` is one shared function, not a method: greenlet keeps its first
@@ -183,6 +185,7 @@ class GoTask(greenlet):
         self.fn: Any = None
         self.reap_mark: Any = None  # reaper.py's note of what it last saw this go block parked on
         self.proc: Optional[Spawn] = None  # the record of the go block it runs (for cancellation)
+        self.flag: None = None  # a plain waiter: no alts commit flag (protocols.Waiter)
 
     def wake(self, value: Any) -> None:
         """Make this parked go block runnable; `park()` will return `value`. From any thread."""
@@ -314,6 +317,17 @@ def finish(rec: Any, result: Any, error: Optional[BaseException]) -> None:
     scope = rec.scope
     if scope is not None:
         scope.child_exited(rec, error)
+
+
+def park_compiled(task: GoTask, op: str, waiting: Any, value: Any = None) -> Any:
+    """How the compiled `take`/`put` (gochan/_cchan.c) park: `task.park(op, waiting)`, in a frame of its own.
+
+    A C function has no frame, and its caller keeps the arguments it passed
+    (the channel, a put's `value`) on its evaluation stack, where nothing can
+    read them. This frame's arguments are those, and the reaper credits them
+    to that stack whatever the Python version (reaper.py).
+    """
+    return task.park(op, waiting)
 
 
 def go_frames(frame: Any) -> Optional[List[Any]]:

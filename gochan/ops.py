@@ -8,13 +8,13 @@ thread on a lock, without polling.
 from __future__ import annotations
 
 from random import random as _random
-from typing import Any, Callable, Dict, List, Optional, Sequence, Tuple, TypeVar
+from typing import TYPE_CHECKING, Any, Callable, Dict, List, Optional, Sequence, Tuple, TypeVar
 
 from greenlet import getcurrent
 
-from .channel import Chan
+from .channel import Chan, compiled
 from .errors import TooManyPendingError, none_put_error
-from .hub import GoTask
+from .hub import GoTask, park_compiled
 from .procs import any_pending
 from .protocols import ALTS, NOT_READY, PENDING, PUT, TAKE, Sentinel
 from .runtime import current_runtime
@@ -93,6 +93,17 @@ def put(c: "Chan[T]", v: T) -> bool:
     if r is NOT_READY:
         r = block(PUT, c, c.put_with, v)
     return r  # type: ignore[no-any-return]
+
+
+if compiled and not TYPE_CHECKING:
+    # The compiled core's take and put (gochan/_cchan.c): the go-block path above in C, for an
+    # exact Chan with no cancel request pending anywhere; every other call runs the functions
+    # above, the reference.
+    from . import _cchan
+
+    _cchan.configure_ops(take, put, GoTask, getcurrent, any_pending, park_compiled, TAKE, PUT)
+    take = _cchan.take  # noqa: F811
+    put = _cchan.put  # noqa: F811
 
 
 def offer(c: "Chan[T]", v: T) -> Optional[bool]:

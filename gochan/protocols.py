@@ -100,10 +100,12 @@ class Port(Protocol):
 class Buffer(Protocol):
     """A channel's storage, always used under the channel's lock.
 
-    Full means `len(buf) >= buf.limit`; `kind` is what `stats()` reports
-    ("fixed", "dropping", "sliding", "promise"), `n` the capacity.
+    `q` is its storage (a deque or list: `len(buf.q)` is the count, read on
+    every operation); full means `len(buf.q) >= buf.limit`; `kind` is what
+    `stats()` reports ("fixed", "dropping", "sliding", "promise"), `n` the capacity.
     """
 
+    q: Any
     kind: str
     limit: int
     n: int

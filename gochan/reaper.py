@@ -25,7 +25,7 @@ from greenlet import GreenletExit, getcurrent, greenlet
 
 from .channel import Chan
 from .errors import logger, report_exception
-from .hub import GoTask, Hub
+from .hub import GoTask, Hub, park_compiled
 from .protocols import ALTS, PUT, TAKE
 from .runtime import Runtime, on_start, peek_runtime
 from .waiters import AltWaiter, Flag
@@ -58,6 +58,7 @@ _PARKED = (TAKE, PUT, ALTS)
 _FORWARD = {tuple, list, dict, set, frozenset, Flag, AltWaiter}
 _QUEUED_ON = {Chan}
 CO_VARARGS = 0x04
+_PARK_COMPILED = park_compiled.__code__
 
 
 class HubReaper:
@@ -364,10 +365,14 @@ def _count_inside(graph: _Graph, candidates: List[GoTask], credit: int) -> "tupl
                 for i, n in slots.items():  # locals the collector does not see through the frame
                     if n > 0:
                         inside[i] += n
-            if credit and k > 0:  # this frame's arguments, still on its caller's stack
+            # This frame's arguments, still on its caller's stack: on 3.10 for any frame; from 3.11
+            # for `park_compiled`'s, which a C function (the compiled take/put) passed on from its
+            # caller's stack.
+            c = 1 if f.f_code is _PARK_COMPILED else credit
+            if c and k > 0:
                 for i in graph.arg_ids[id(f)]:
                     if i in inside:
-                        inside[i] += credit
+                        inside[i] += c
         holds[id(g)] = held
     return inside, holds
 

@@ -17,6 +17,7 @@ import sys
 import textwrap
 import threading
 import time
+from collections import deque
 from typing import Any, List, Tuple
 
 import pytest
@@ -51,25 +52,34 @@ def _on_every_hub(fn: Any, *args: Any) -> List[Any]:
 
 
 class PausingBuffer(FixedBuffer):
-    """A fixed buffer whose first `len()` from the armed thread stops until the test lets it go.
+    """A fixed buffer whose first count (`len(buf.q)`) from the armed thread stops until the test lets it go.
 
-    While the alts that called `len()` waits, the test closes the channel and
-    takes its value: at every instant a take on the channel was ready.
+    While the alts that counted waits, the test closes the channel and takes
+    its value: at every instant a take on the channel was ready.
     """
 
     def __init__(self, n: int) -> None:
-        super().__init__(n)
+        super().__init__(n, _PausingDeque(self))
         self.armed_for: Any = None
         self.paused = threading.Event()
         self.resume = threading.Event()
 
+
+class _PausingDeque(deque):  # type: ignore[type-arg]
+    """The storage of a `PausingBuffer`: the channel counts values with `len(buf.q)`."""
+
+    def __init__(self, owner: PausingBuffer) -> None:
+        super().__init__()
+        self.owner = owner
+
     def __len__(self) -> int:
-        if self.armed_for is not None and self.armed_for == threading.get_ident():
-            self.armed_for = None  # only the first call pauses
-            self.paused.set()
+        owner = self.owner
+        if owner.armed_for is not None and owner.armed_for == threading.get_ident():
+            owner.armed_for = None  # only the first call pauses
+            owner.paused.set()
             # Bounded: if this runs under the channel lock, the test's close cannot
             # proceed; it then lets us go after a while and the alts still completes.
-            self.resume.wait(2.0)
+            owner.resume.wait(2.0)
         return super().__len__()
 
 

@@ -1,0 +1,737 @@
+/* gochan._cchan: the compiled fast paths of channel.py and ops.py (optional; see channel.py).
+
+The pure-Python `Chan` in channel.py is the reference and the fallback. When
+this module is built, `Chan` derives from `ChanBase` below, which stores the
+channel's state (`_lock`, `_buf`, `_takes`, `_puts`, `_closed`, `_rf`) as C
+members, so both implementations read and write the same fields: the Python
+methods see ordinary attributes, the C code sees struct fields. `put_with`
+and `take_with` here handle only the common cases (no transducer, no alts on
+either side, an unbuffered channel or a plain fixed/sliding buffer) and call
+the Python reference for everything else, after releasing the lock (the
+reference takes it again and decides afresh).
+
+`take` and `put` are ops.py's go-block path in C: an exact Chan, in a go
+block, with no cancel request pending anywhere (else ops.py's functions, the
+reference, run). They park through `hub.park_compiled`, a Python frame of its
+own: a C function's caller keeps the function's arguments on its evaluation
+stack, where the reaper cannot see them, and that frame tells it they are
+there (reaper.py credits them).
+
+Atomicity never relies on the GIL: every read or write of a channel's state
+is made under the channel's lock, a `Lock` of this module (what
+`channel._new_lock` makes when compiled), whose raw PyThread lock the C code
+takes directly. Waking a waiter, parking a go block and every call into
+Python happen after the lock is released, as in the reference.
+*/
+#define PY_SSIZE_T_CLEAN
+#include <Python.h>
+#include <structmember.h>
+#include <pythread.h>
+
+#define MAX_PENDING 1024
+
+/* ------------------------------------------------------------------ Lock */
+
+typedef struct {
+    PyObject_HEAD
+    PyThread_type_lock lock;
+    int held; /* informational (locked()); written only by the holder */
+} LockObject;
+
+static PyTypeObject LockType;
+
+static PyObject *
+Lock_new(PyTypeObject *type, PyObject *args, PyObject *kw)
+{
+    LockObject *self = (LockObject *)type->tp_alloc(type, 0);
+    if (self == NULL)
+        return NULL;
+    self->lock = PyThread_allocate_lock();
+    self->held = 0;
+    if (self->lock == NULL) {
+        Py_DECREF(self);
+        PyErr_SetString(PyExc_MemoryError, "cannot allocate lock");
+        return NULL;
+    }
+    return (PyObject *)self;
+}
+
+static void
+Lock_dealloc(LockObject *self)
+{
+    if (self->lock != NULL) {
+        if (self->held)
+            PyThread_release_lock(self->lock);
+        PyThread_free_lock(self->lock);
+    }
+    Py_TYPE(self)->tp_free((PyObject *)self);
+}
+
+/* Take the lock: at once if it is free, else waiting without the GIL (a holder may need it). */
+static inline void
+lock_take(LockObject *l)
+{
+    if (PyThread_acquire_lock_timed(l->lock, 0, 0) != PY_LOCK_ACQUIRED) {
+        Py_BEGIN_ALLOW_THREADS
+        PyThread_acquire_lock_timed(l->lock, -1, 0);
+        Py_END_ALLOW_THREADS
+    }
+    l->held = 1;
+}
+
+static inline void
+lock_give(LockObject *l)
+{
+    l->held = 0;
+    PyThread_release_lock(l->lock);
+}
+
+static PyObject *
+Lock_acquire(LockObject *self, PyObject *const *args, Py_ssize_t nargs, PyObject *kwnames)
+{
+    int blocking = 1;
+    double timeout = -1;
+    if (kwnames != NULL && PyTuple_GET_SIZE(kwnames)) {
+        Py_ssize_t nk = PyTuple_GET_SIZE(kwnames);
+        for (Py_ssize_t i = 0; i < nk; i++) {
+            PyObject *k = PyTuple_GET_ITEM(kwnames, i);
+            PyObject *v = args[nargs + i];
+            if (PyUnicode_CompareWithASCIIString(k, "blocking") == 0) {
+                blocking = PyObject_IsTrue(v);
+            } else if (PyUnicode_CompareWithASCIIString(k, "timeout") == 0) {
+                timeout = PyFloat_AsDouble(v);
+            } else {
+                PyErr_Format(PyExc_TypeError, "acquire() got an unexpected keyword argument %R", k);
+                return NULL;
+            }
+        }
+    }
+    if (nargs > 2) {
+        PyErr_SetString(PyExc_TypeError, "acquire() takes at most 2 arguments");
+        return NULL;
+    }
+    if (nargs >= 1)
+        blocking = PyObject_IsTrue(args[0]);
+    if (nargs >= 2)
+        timeout = PyFloat_AsDouble(args[1]);
+    if (blocking < 0 || (timeout == -1 && PyErr_Occurred()))
+        return NULL;
+    if (PyThread_acquire_lock_timed(self->lock, 0, 0) == PY_LOCK_ACQUIRED) {
+        self->held = 1;
+        Py_RETURN_TRUE;
+    }
+    if (!blocking)
+        Py_RETURN_FALSE;
+    PY_TIMEOUT_T us = timeout < 0 ? -1 : (PY_TIMEOUT_T)(timeout * 1e6);
+    PyLockStatus r;
+    Py_BEGIN_ALLOW_THREADS
+    r = PyThread_acquire_lock_timed(self->lock, us, 0);
+    Py_END_ALLOW_THREADS
+    if (r == PY_LOCK_ACQUIRED) {
+        self->held = 1;
+        Py_RETURN_TRUE;
+    }
+    Py_RETURN_FALSE;
+}
+
+static PyObject *
+Lock_release(LockObject *self, PyObject *unused)
+{
+    if (!self->held) {
+        PyErr_SetString(PyExc_RuntimeError, "release unlocked lock");
+        return NULL;
+    }
+    lock_give(self);
+    Py_RETURN_NONE;
+}
+
+static PyObject *
+Lock_locked(LockObject *self, PyObject *unused)
+{
+    return PyBool_FromLong(self->held);
+}
+
+static PyObject *
+Lock_enter(LockObject *self, PyObject *unused)
+{
+    lock_take(self);
+    Py_RETURN_TRUE;
+}
+
+static PyObject *
+Lock_exit(LockObject *self, PyObject *args)
+{
+    lock_give(self);
+    Py_RETURN_NONE;
+}
+
+static PyMethodDef Lock_methods[] = {
+    {"acquire", (PyCFunction)(void (*)(void))Lock_acquire, METH_FASTCALL | METH_KEYWORDS, "Take the lock."},
+    {"release", (PyCFunction)Lock_release, METH_NOARGS, "Release the lock."},
+    {"locked", (PyCFunction)Lock_locked, METH_NOARGS, "True while held."},
+    {"__enter__", (PyCFunction)Lock_enter, METH_NOARGS, NULL},
+    {"__exit__", (PyCFunction)Lock_exit, METH_VARARGS, NULL},
+    {NULL}
+};
+
+static PyTypeObject LockType = {
+    PyVarObject_HEAD_INIT(NULL, 0)
+    .tp_name = "gochan._cchan.Lock",
+    .tp_basicsize = sizeof(LockObject),
+    .tp_flags = Py_TPFLAGS_DEFAULT,
+    .tp_doc = "A channel's lock: threading.Lock's interface, whose raw lock the C fast paths take.",
+    .tp_new = Lock_new,
+    .tp_dealloc = (destructor)Lock_dealloc,
+    .tp_methods = Lock_methods,
+};
+
+/* -------------------------------------------------------------- ChanBase */
+
+typedef struct {
+    PyObject_HEAD
+    PyObject *lock;   /* _lock: a LockObject (else every operation takes the Python path) */
+    PyObject *buf;    /* _buf: None or a buffers.Buffer */
+    PyObject *takes;  /* _takes: None or a list of waiters */
+    PyObject *puts;   /* _puts: None or a list of (waiter, value) */
+    PyObject *closed; /* _closed: True or False */
+    PyObject *rf;     /* _rf: None or the transducer state */
+    /* What the fast paths last read of `buf` (a buffer's `plain`, `q` and `limit` never change
+       after it is made): `cbuf` is the buffer they describe, `cq` its deque if plain, else NULL. */
+    PyObject *cbuf;
+    PyObject *cq;
+    Py_ssize_t climit;
+} ChanBase;
+
+static PyTypeObject ChanBaseType;
+
+/* Configured by channel.py / ops.py (see `configure`). */
+static PyObject *py_put_with;   /* the reference Chan.put_with */
+static PyObject *py_take_with;  /* the reference Chan.take_with */
+static PyObject *chan_type;     /* channel.Chan: the exact type take/put accept */
+static PyObject *PENDING;       /* protocols.PENDING */
+static PyObject *py_take;       /* the reference ops.take */
+static PyObject *py_put;        /* the reference ops.put */
+static PyObject *gotask_type;   /* hub.GoTask */
+static PyObject *getcurrent;    /* greenlet.getcurrent */
+static PyObject *any_pending;   /* procs.any_pending: non-empty while a cancel request is pending */
+static PyObject *park;          /* hub.park_compiled(task, op, waiting[, value]) */
+static PyObject *TAKE, *PUT;    /* protocols.TAKE / PUT: park reasons */
+
+static PyObject *s_flag, *s_wake, *s_plain, *s_q, *s_limit, *s_append, *s_popleft;
+
+static int
+ChanBase_traverse(ChanBase *self, visitproc visit, void *arg)
+{
+    Py_VISIT(self->lock);
+    Py_VISIT(self->buf);
+    Py_VISIT(self->takes);
+    Py_VISIT(self->puts);
+    Py_VISIT(self->closed);
+    Py_VISIT(self->rf);
+    Py_VISIT(self->cbuf);
+    Py_VISIT(self->cq);
+    return 0;
+}
+
+static int
+ChanBase_clear(ChanBase *self)
+{
+    Py_CLEAR(self->lock);
+    Py_CLEAR(self->buf);
+    Py_CLEAR(self->takes);
+    Py_CLEAR(self->puts);
+    Py_CLEAR(self->closed);
+    Py_CLEAR(self->rf);
+    Py_CLEAR(self->cbuf);
+    Py_CLEAR(self->cq);
+    return 0;
+}
+
+static void
+ChanBase_dealloc(ChanBase *self)
+{
+    PyObject_GC_UnTrack(self);
+    ChanBase_clear(self);
+    Py_TYPE(self)->tp_free((PyObject *)self);
+}
+
+#define IS_NONE(o) ((o) == NULL || (o) == Py_None)
+
+/* 1 if `waiter.flag` is None (a plain waiter), 0 if not, -1 on error. */
+static inline int
+plain_waiter(PyObject *waiter)
+{
+    PyObject *f = PyObject_GetAttr(waiter, s_flag);
+    if (f == NULL)
+        return -1;
+    int r = f == Py_None;
+    Py_DECREF(f);
+    return r;
+}
+
+/* A plain buffer's deque (a new reference) and limit, or NULL (and no error) if `buf` is not
+   plain. Read once per buffer and kept (see ChanBase.cbuf). Under the channel's lock. */
+static PyObject *
+plain_storage(ChanBase *self, PyObject *buf, Py_ssize_t *limit)
+{
+    if (self->cbuf != buf) {
+        PyObject *q = NULL;
+        Py_ssize_t lim = 0;
+        PyObject *p = PyObject_GetAttr(buf, s_plain);
+        if (p == NULL)
+            goto fail;
+        int plain = p == Py_True;
+        Py_DECREF(p);
+        if (plain) {
+            PyObject *l = PyObject_GetAttr(buf, s_limit);
+            if (l == NULL)
+                goto fail;
+            lim = PyLong_AsSsize_t(l);
+            Py_DECREF(l);
+            if (lim == -1 && PyErr_Occurred())
+                goto fail;
+            q = PyObject_GetAttr(buf, s_q);
+            if (q == NULL)
+                goto fail;
+        }
+        Py_INCREF(buf);
+        Py_XSETREF(self->cbuf, buf);
+        Py_XSETREF(self->cq, q);
+        self->climit = lim;
+    }
+    if (self->cq == NULL)
+        return NULL;
+    *limit = self->climit;
+    Py_INCREF(self->cq);
+    return self->cq;
+fail:
+    PyErr_Clear();
+    return NULL;
+}
+
+static inline Py_ssize_t
+list_len(PyObject *l)
+{
+    return IS_NONE(l) || !PyList_CheckExact(l) ? -1 : PyList_GET_SIZE(l);
+}
+
+static PyObject *
+wake(PyObject *waiter, PyObject *value)
+{
+    return PyObject_CallMethodOneArg(waiter, s_wake, value);
+}
+
+/* The common cases of put_with (see the module comment): a new reference to the result, or
+   NULL with no error set when the reference must decide, or NULL with an error. */
+static PyObject *
+fast_put(ChanBase *self, PyObject *waiter, PyObject *val, int blockable)
+{
+    if (!IS_NONE(self->rf) || self->lock == NULL || !Py_IS_TYPE(self->lock, &LockType))
+        return NULL;
+    int pw = plain_waiter(waiter);
+    if (pw <= 0)
+        return NULL; /* an alts (or an error: the reference will meet it too) */
+    LockObject *lock = (LockObject *)self->lock;
+    PyObject *buf = self->buf;
+    if (!IS_NONE(buf)) {
+        Py_ssize_t limit;
+        PyObject *result = NULL;
+        lock_take(lock);
+        PyObject *q = self->buf == buf ? plain_storage(self, buf, &limit) : NULL;
+        if (q == NULL) {
+            lock_give(lock);
+            return NULL;
+        }
+        if (self->closed == Py_False && list_len(self->takes) <= 0) {
+            Py_ssize_t n = PyObject_Size(q);
+            if (n >= 0 && n < limit) {
+                PyObject *r = PyObject_CallMethodOneArg(q, s_append, val);
+                if (r != NULL) {
+                    Py_DECREF(r);
+                    result = Py_True;
+                    Py_INCREF(result);
+                }
+            }
+        }
+        lock_give(lock);
+        Py_DECREF(q);
+        if (result == NULL && PyErr_Occurred())
+            return NULL;
+        return result;
+    }
+    lock_take(lock);
+    if (!IS_NONE(self->buf) || self->closed != Py_False) {
+        lock_give(lock);
+        return NULL;
+    }
+    Py_ssize_t nt = list_len(self->takes);
+    if (nt > 0) {
+        PyObject *t = PyList_GET_ITEM(self->takes, 0);
+        Py_INCREF(t);
+        int tp = plain_waiter(t); /* a slot or class attribute read: runs no Python code */
+        if (tp == 1 && PyList_SetSlice(self->takes, 0, 1, NULL) == 0) {
+            lock_give(lock);
+            PyObject *r = wake(t, val);
+            Py_DECREF(t);
+            if (r == NULL)
+                return NULL;
+            Py_DECREF(r);
+            Py_RETURN_TRUE;
+        }
+        lock_give(lock);
+        Py_DECREF(t);
+        PyErr_Clear();
+        return NULL;
+    }
+    Py_ssize_t np = list_len(self->puts);
+    if (nt <= 0 && blockable && np >= 0 && np < MAX_PENDING) {
+        PyObject *pair = PyTuple_Pack(2, waiter, val);
+        if (pair != NULL && PyList_Append(self->puts, pair) == 0) {
+            lock_give(lock);
+            Py_DECREF(pair);
+            Py_INCREF(PENDING);
+            return PENDING;
+        }
+        Py_XDECREF(pair);
+        lock_give(lock);
+        return NULL;
+    }
+    lock_give(lock);
+    return NULL;
+}
+
+static PyObject *
+fast_take(ChanBase *self, PyObject *waiter, int blockable)
+{
+    if (!IS_NONE(self->rf) || self->lock == NULL || !Py_IS_TYPE(self->lock, &LockType))
+        return NULL;
+    int pw = plain_waiter(waiter);
+    if (pw <= 0)
+        return NULL;
+    LockObject *lock = (LockObject *)self->lock;
+    PyObject *buf = self->buf;
+    if (!IS_NONE(buf)) {
+        Py_ssize_t limit;
+        PyObject *result = NULL;
+        lock_take(lock);
+        PyObject *q = self->buf == buf ? plain_storage(self, buf, &limit) : NULL;
+        if (q == NULL) {
+            lock_give(lock);
+            return NULL;
+        }
+        if (list_len(self->puts) <= 0) {
+            Py_ssize_t n = PyObject_Size(q);
+            if (n > 0)
+                result = PyObject_CallMethodNoArgs(q, s_popleft);
+        }
+        lock_give(lock);
+        Py_DECREF(q);
+        return result;
+    }
+    lock_take(lock);
+    if (!IS_NONE(self->buf)) {
+        lock_give(lock);
+        return NULL;
+    }
+    Py_ssize_t np = list_len(self->puts);
+    if (np > 0) {
+        PyObject *pair = PyList_GET_ITEM(self->puts, 0);
+        if (!PyTuple_CheckExact(pair) || PyTuple_GET_SIZE(pair) != 2) {
+            lock_give(lock);
+            return NULL;
+        }
+        Py_INCREF(pair);
+        int pp = plain_waiter(PyTuple_GET_ITEM(pair, 0));
+        if (pp == 1 && PyList_SetSlice(self->puts, 0, 1, NULL) == 0) {
+            lock_give(lock);
+            PyObject *r = wake(PyTuple_GET_ITEM(pair, 0), Py_True);
+            PyObject *v = PyTuple_GET_ITEM(pair, 1);
+            Py_INCREF(v);
+            Py_DECREF(pair);
+            if (r == NULL) {
+                Py_DECREF(v);
+                return NULL;
+            }
+            Py_DECREF(r);
+            return v;
+        }
+        lock_give(lock);
+        Py_DECREF(pair);
+        PyErr_Clear();
+        return NULL;
+    }
+    Py_ssize_t nt = list_len(self->takes);
+    if (np <= 0 && blockable && self->closed == Py_False && nt >= 0 && nt < MAX_PENDING) {
+        if (PyList_Append(self->takes, waiter) == 0) {
+            lock_give(lock);
+            Py_INCREF(PENDING);
+            return PENDING;
+        }
+        lock_give(lock);
+        return NULL;
+    }
+    lock_give(lock);
+    return NULL;
+}
+
+static int
+not_configured(void)
+{
+    if (py_put_with == NULL) {
+        PyErr_SetString(PyExc_RuntimeError, "gochan._cchan is not configured");
+        return 1;
+    }
+    return 0;
+}
+
+/* A call with keywords goes to the reference as it is (self first). */
+static PyObject *
+call_with_keywords(PyObject *ref, ChanBase *self, PyObject *const *args, Py_ssize_t nargs, PyObject *kwnames)
+{
+    Py_ssize_t n = nargs + PyTuple_GET_SIZE(kwnames);
+    PyObject *small[8];
+    PyObject **full = n + 1 <= 8 ? small : PyMem_Malloc((n + 1) * sizeof(PyObject *));
+    if (full == NULL)
+        return PyErr_NoMemory();
+    full[0] = (PyObject *)self;
+    for (Py_ssize_t i = 0; i < n; i++)
+        full[i + 1] = args[i];
+    PyObject *r = PyObject_Vectorcall(ref, full, nargs + 1, kwnames);
+    if (full != small)
+        PyMem_Free(full);
+    return r;
+}
+
+static PyObject *
+ChanBase_put_with(ChanBase *self, PyObject *const *args, Py_ssize_t nargs, PyObject *kwnames)
+{
+    if (kwnames != NULL && PyTuple_GET_SIZE(kwnames)) {
+        if (not_configured())
+            return NULL;
+        return call_with_keywords(py_put_with, self, args, nargs, kwnames);
+    }
+    if (nargs < 2 || nargs > 3) {
+        PyErr_SetString(PyExc_TypeError, "put_with(waiter, val, blockable=True)");
+        return NULL;
+    }
+    if (not_configured())
+        return NULL;
+    int blockable = nargs < 3 ? 1 : PyObject_IsTrue(args[2]);
+    if (blockable < 0)
+        return NULL;
+    PyObject *r = fast_put(self, args[0], args[1], blockable);
+    if (r != NULL || PyErr_Occurred())
+        return r;
+    PyObject *full[4] = {(PyObject *)self, args[0], args[1], nargs < 3 ? Py_True : args[2]};
+    return PyObject_Vectorcall(py_put_with, full, 4, NULL);
+}
+
+static PyObject *
+ChanBase_take_with(ChanBase *self, PyObject *const *args, Py_ssize_t nargs, PyObject *kwnames)
+{
+    if (kwnames != NULL && PyTuple_GET_SIZE(kwnames)) {
+        if (not_configured())
+            return NULL;
+        return call_with_keywords(py_take_with, self, args, nargs, kwnames);
+    }
+    if (nargs < 1 || nargs > 2) {
+        PyErr_SetString(PyExc_TypeError, "take_with(waiter, blockable=True)");
+        return NULL;
+    }
+    if (not_configured())
+        return NULL;
+    int blockable = nargs < 2 ? 1 : PyObject_IsTrue(args[1]);
+    if (blockable < 0)
+        return NULL;
+    PyObject *r = fast_take(self, args[0], blockable);
+    if (r != NULL || PyErr_Occurred())
+        return r;
+    PyObject *full[3] = {(PyObject *)self, args[0], nargs < 2 ? Py_True : args[1]};
+    return PyObject_Vectorcall(py_take_with, full, 3, NULL);
+}
+
+static PyMethodDef ChanBase_methods[] = {
+    {"put_with", (PyCFunction)(void (*)(void))ChanBase_put_with, METH_FASTCALL | METH_KEYWORDS,
+     "Chan.put_with, compiled: the common cases here, the rest in the Python reference."},
+    {"take_with", (PyCFunction)(void (*)(void))ChanBase_take_with, METH_FASTCALL | METH_KEYWORDS,
+     "Chan.take_with, compiled: the common cases here, the rest in the Python reference."},
+    {NULL}
+};
+
+static PyMemberDef ChanBase_members[] = {
+    {"_lock", T_OBJECT, offsetof(ChanBase, lock), 0, NULL},
+    {"_buf", T_OBJECT, offsetof(ChanBase, buf), 0, NULL},
+    {"_takes", T_OBJECT, offsetof(ChanBase, takes), 0, NULL},
+    {"_puts", T_OBJECT, offsetof(ChanBase, puts), 0, NULL},
+    {"_closed", T_OBJECT, offsetof(ChanBase, closed), 0, NULL},
+    {"_rf", T_OBJECT, offsetof(ChanBase, rf), 0, NULL},
+    {NULL}
+};
+
+static PyTypeObject ChanBaseType = {
+    PyVarObject_HEAD_INIT(NULL, 0)
+    .tp_name = "gochan._cchan.ChanBase",
+    .tp_basicsize = sizeof(ChanBase),
+    .tp_flags = Py_TPFLAGS_DEFAULT | Py_TPFLAGS_BASETYPE | Py_TPFLAGS_HAVE_GC,
+    .tp_doc = "The compiled state and fast paths of channel.Chan (see gochan/_cchan.c).",
+    .tp_new = PyType_GenericNew,
+    .tp_dealloc = (destructor)ChanBase_dealloc,
+    .tp_traverse = (traverseproc)ChanBase_traverse,
+    .tp_clear = (inquiry)ChanBase_clear,
+    .tp_methods = ChanBase_methods,
+    .tp_members = ChanBase_members,
+};
+
+/* --------------------------------------------------------------- take/put */
+
+/* ops.take's go-block path: an exact Chan, in a go block, no cancel request pending anywhere
+   (else the reference ops.take, which checks for one). Parks through hub.park_compiled. */
+static PyObject *
+c_take(PyObject *module, PyObject *const *args, Py_ssize_t nargs, PyObject *kwnames)
+{
+    if (py_take == NULL) {
+        PyErr_SetString(PyExc_RuntimeError, "gochan._cchan: take is not configured");
+        return NULL;
+    }
+    if (kwnames != NULL && PyTuple_GET_SIZE(kwnames))
+        return PyObject_Vectorcall(py_take, args, nargs, kwnames);
+    if (nargs != 1 || (PyObject *)Py_TYPE(args[0]) != chan_type || PyList_GET_SIZE(any_pending))
+        return PyObject_Vectorcall(py_take, args, nargs, NULL);
+    PyObject *g = PyObject_CallNoArgs(getcurrent);
+    if (g == NULL)
+        return NULL;
+    if ((PyObject *)Py_TYPE(g) != gotask_type) {
+        Py_DECREF(g);
+        return PyObject_Vectorcall(py_take, args, nargs, NULL);
+    }
+    PyObject *r = fast_take((ChanBase *)args[0], g, 1);
+    if (r == NULL && !PyErr_Occurred()) {
+        PyObject *full[3] = {args[0], g, Py_True};
+        r = PyObject_Vectorcall(py_take_with, full, 3, NULL);
+    }
+    if (r == PENDING) {
+        Py_DECREF(r);
+        PyObject *pa[3] = {g, TAKE, args[0]};
+        r = PyObject_Vectorcall(park, pa, 3, NULL);
+    }
+    Py_DECREF(g);
+    return r;
+}
+
+/* ops.put's go-block path, as c_take. */
+static PyObject *
+c_put(PyObject *module, PyObject *const *args, Py_ssize_t nargs, PyObject *kwnames)
+{
+    if (py_put == NULL) {
+        PyErr_SetString(PyExc_RuntimeError, "gochan._cchan: put is not configured");
+        return NULL;
+    }
+    if (kwnames != NULL && PyTuple_GET_SIZE(kwnames))
+        return PyObject_Vectorcall(py_put, args, nargs, kwnames);
+    if (nargs != 2 || (PyObject *)Py_TYPE(args[0]) != chan_type || args[1] == Py_None
+            || PyList_GET_SIZE(any_pending))
+        return PyObject_Vectorcall(py_put, args, nargs, NULL);
+    PyObject *g = PyObject_CallNoArgs(getcurrent);
+    if (g == NULL)
+        return NULL;
+    if ((PyObject *)Py_TYPE(g) != gotask_type) {
+        Py_DECREF(g);
+        return PyObject_Vectorcall(py_put, args, nargs, NULL);
+    }
+    PyObject *r = fast_put((ChanBase *)args[0], g, args[1], 1);
+    if (r == NULL && !PyErr_Occurred()) {
+        PyObject *full[4] = {args[0], g, args[1], Py_True};
+        r = PyObject_Vectorcall(py_put_with, full, 4, NULL);
+    }
+    if (r == PENDING) {
+        Py_DECREF(r);
+        PyObject *pa[4] = {g, PUT, args[0], args[1]};
+        r = PyObject_Vectorcall(park, pa, 4, NULL);
+    }
+    Py_DECREF(g);
+    return r;
+}
+
+#define SET(var, obj) do { Py_XINCREF(obj); Py_XSETREF(var, obj); } while (0)
+
+static PyObject *
+configure_channel(PyObject *module, PyObject *args)
+{
+    PyObject *ptw, *ptk, *ct, *pend;
+    if (!PyArg_ParseTuple(args, "OOOO", &ptw, &ptk, &ct, &pend))
+        return NULL;
+    SET(py_put_with, ptw);
+    SET(py_take_with, ptk);
+    SET(chan_type, ct);
+    SET(PENDING, pend);
+    Py_RETURN_NONE;
+}
+
+static PyObject *
+configure_ops(PyObject *module, PyObject *args)
+{
+    PyObject *pt, *pp, *gt, *gc, *ap, *pk, *tk, *pu;
+    if (!PyArg_ParseTuple(args, "OOOOO!OOO", &pt, &pp, &gt, &gc, &PyList_Type, &ap, &pk, &tk, &pu))
+        return NULL;
+    SET(py_take, pt);
+    SET(py_put, pp);
+    SET(gotask_type, gt);
+    SET(getcurrent, gc);
+    SET(any_pending, ap);
+    SET(park, pk);
+    SET(TAKE, tk);
+    SET(PUT, pu);
+    Py_RETURN_NONE;
+}
+
+static PyMethodDef module_methods[] = {
+    {"take", (PyCFunction)(void (*)(void))c_take, METH_FASTCALL | METH_KEYWORDS,
+     "take($module, c)\n--\n\n"
+     "Take a value from `c`: park (go block) or block (thread) until one arrives.\n\n"
+     "Returns None once `c` is closed and drained. (Compiled: gochan/_cchan.c; the reference is ops.py.)"},
+    {"put", (PyCFunction)(void (*)(void))c_put, METH_FASTCALL | METH_KEYWORDS,
+     "put($module, c, v)\n--\n\n"
+     "Put `v` on `c`: park (go block) or block (thread) until accepted.\n\n"
+     "Returns True once accepted, False if `c` was already closed. (Compiled: gochan/_cchan.c; the\n"
+     "reference is ops.py.)"},
+    {"configure_ops", configure_ops, METH_VARARGS,
+     "configure_ops(take, put, GoTask, getcurrent, any_pending, park_compiled, TAKE, PUT): ops.py's references."},
+    {"configure_channel", configure_channel, METH_VARARGS,
+     "configure_channel(py_put_with, py_take_with, Chan, PENDING): channel.py's references."},
+    {NULL}
+};
+
+static struct PyModuleDef moduledef = {
+    PyModuleDef_HEAD_INIT, "gochan._cchan",
+    "The compiled fast paths of gochan's channel (optional: channel.py is the reference).",
+    -1, module_methods,
+};
+
+PyMODINIT_FUNC
+PyInit__cchan(void)
+{
+    if (PyType_Ready(&LockType) < 0 || PyType_Ready(&ChanBaseType) < 0)
+        return NULL;
+#define INTERN(v, s) if ((v = PyUnicode_InternFromString(s)) == NULL) return NULL
+    INTERN(s_flag, "flag");
+    INTERN(s_wake, "wake");
+    INTERN(s_plain, "plain");
+    INTERN(s_q, "q");
+    INTERN(s_limit, "limit");
+    INTERN(s_append, "append");
+    INTERN(s_popleft, "popleft");
+    PyObject *m = PyModule_Create(&moduledef);
+    if (m == NULL)
+        return NULL;
+#ifdef Py_GIL_DISABLED
+    PyUnstable_Module_SetGIL(m, Py_MOD_GIL_NOT_USED);
+#endif
+    Py_INCREF(&LockType);
+    Py_INCREF(&ChanBaseType);
+    if (PyModule_AddObject(m, "Lock", (PyObject *)&LockType) < 0
+            || PyModule_AddObject(m, "ChanBase", (PyObject *)&ChanBaseType) < 0) {
+        Py_DECREF(m);
+        return NULL;
+    }
+    return m;
+}
