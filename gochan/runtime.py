@@ -211,6 +211,9 @@ class Runtime:
             if h is here:
                 continue  # called from a go block: its own hub stops once it returns
             ok = h.stopped.wait(max(0.0, deadline - time.monotonic())) and ok
+            if ok:  # `stopped` is set in the thread's last lines: wait until it has really ended
+                h.thread.join(max(0.0, deadline - time.monotonic()))
+                ok = not h.thread.is_alive()
         return self.pool.shutdown(deadline, _cancel_blocked) and ok
 
 
