@@ -93,14 +93,19 @@ def request(rec: Proc, tag: Any) -> bool:
     Does not deliver it: the caller wakes the process if it is parked.
     """
     with lock:
-        if rec.state == DONE:
-            return False
-        if rec.tag is None:
-            rec.tag = tag
-            _count(1)
-        elif _stronger(tag, rec.tag):
-            rec.tag = tag
-        return True
+        return _set_request(rec, tag)
+
+
+def _set_request(rec: Proc, tag: Any) -> bool:
+    """`request`'s body, with `lock` held."""
+    if rec.state == DONE:
+        return False
+    if rec.tag is None:
+        rec.tag = tag
+        _count(1)
+    elif _stronger(tag, rec.tag):
+        rec.tag = tag
+    return True
 
 
 def consume(rec: Proc) -> Any:
@@ -155,13 +160,8 @@ class ThreadProc(Proc):
         `ThreadWaiter.wait`) delivers the request; else its next operation does.
         """
         with lock:
-            if self.state == DONE:
+            if not _set_request(self, tag):
                 return False
-            if self.tag is None:
-                self.tag = tag
-                _count(1)
-            elif _stronger(tag, self.tag):
-                self.tag = tag
             w = self.waiter
             waiting = w.waiting if w is not None else None
         if waiting is not None and waiting.withdraw(w):
