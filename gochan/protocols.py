@@ -11,7 +11,7 @@ from __future__ import annotations
 
 from typing import Any, Optional, Protocol, Sequence, runtime_checkable
 
-__all__ = ["PENDING", "NOT_READY", "Sentinel", "TAKE", "PUT", "ALTS", "SLEEP",
+__all__ = ["PENDING", "NOT_READY", "Sentinel", "TAKE", "PUT", "ALTS", "SLEEP", "AWAIT",
            "CommitFlag", "Waiter", "Port", "Buffer", "Withdrawable"]
 
 
@@ -37,6 +37,7 @@ TAKE = "take"
 PUT = "put"
 ALTS = "alts"
 SLEEP = "sleep"  # a take on a timeout: never reaped, always woken
+AWAIT = "await"  # aio.await_: an awaitable running on an asyncio loop; never reaped
 
 
 class CommitFlag(Protocol):
