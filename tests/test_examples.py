@@ -41,3 +41,10 @@ def test_readme_example_runs() -> None:
     r = _run(["-c", code])
     assert r.returncode == 0, r.stderr
     assert r.stdout.strip() in {"0", "1", "4", "9", "16"}, r.stdout
+
+
+@pytest.mark.timeout(60)
+def test_aio_bridge_runs() -> None:
+    r = _run(["examples/aio_bridge.py", "--n", "30"])
+    assert r.returncode == 0, r.stderr
+    assert re.fullmatch(r"30 replies in \d+ ms, e\.g\. 'REQUEST 0'\n", r.stdout), r.stdout
