@@ -166,6 +166,8 @@ class _AwaitOp:
         except RuntimeError:  # closed since the argument check
             self.service.untrack(self)
             _close_unstarted(self.aw)
+            if self.loop is self.service.loop:  # gochan's own: the runtime is shutting down (or exiting)
+                raise Cancelled() from None
             raise RuntimeError(f"aio: the event loop {self.loop!r} is closed") from None
         return PENDING
 
@@ -277,8 +279,8 @@ class _AioService:
             return loop
         with self.lock:
             if self.loop is None:
-                if self.stopping.is_set():
-                    raise RuntimeError("aio: gochan's runtime is shutting down")
+                if self.stopping.is_set():  # shutdown() under way: like every gochan op then, cancelled
+                    raise Cancelled()
                 loop = asyncio.new_event_loop()
                 started = threading.Event()
                 t = threading.Thread(target=self._main, args=(loop, started), name="gochan-aio", daemon=True)
