@@ -38,6 +38,8 @@ TARGETS = [
     ("W6 >= 2x queue.Queue", "w6", "rate", "threads", ">=", 2.0),
     ("W8 cross-hub buf >= 1x queue.Queue", "w8_tput", "rate", "threads", ">=", 1.0),
     ("W8 cross-hub ping-pong >= 1x queue.Queue", "w8_pingpong", "rate", "threads", ">=", 1.0),
+    ("W10 asyncio<->go ping-pong >= 2x janus", "w10_pingpong", "rate", "threads", ">=", 2.0),
+    ("W10 await_ >= 1.5x run_coroutine_threadsafe from a thread", "w10_await", "rate", "threads", ">=", 1.5),
 ]
 
 SHORT = {

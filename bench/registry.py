@@ -1,7 +1,7 @@
 """All workloads in table order, by id (W5, timers, is handled separately)."""
 from __future__ import annotations
 
-from . import w1_pingpong, w2_buffered, w3_spawn_park, w4_demo, w6_threads, w8_crosshub
+from . import w1_pingpong, w2_buffered, w3_spawn_park, w4_demo, w6_threads, w8_crosshub, w10_aio
 from .common import Workload
 
 WORKLOADS: list[Workload] = [
@@ -11,6 +11,7 @@ WORKLOADS: list[Workload] = [
     *w4_demo.WORKLOADS,
     w6_threads.WORKLOAD,
     *w8_crosshub.WORKLOADS,
+    *w10_aio.WORKLOADS,
 ]
 
 BY_ID: dict[str, Workload] = {w.wid: w for w in WORKLOADS}
