@@ -30,8 +30,10 @@ from __future__ import annotations
 
 import asyncio
 import inspect
+import sys
 import threading
 import time
+import types
 from typing import Any, Awaitable, Coroutine, List, Optional, Sequence, Set, Tuple, TypeVar
 
 from . import aiowait
@@ -54,6 +56,8 @@ WATCH_INTERVAL = 0.05
 DRAIN_TIMEOUT = 1.0
 
 _MISS: Any = object()
+_get_ident = threading.get_ident
+_CoroutineType = types.CoroutineType
 
 
 def _bad_chan(fname: str, c: Any) -> TypeError:
@@ -223,15 +227,30 @@ class _AwaitOp:
             _close_unstarted(self.aw)
             return
         try:
-            task = asyncio.ensure_future(self.aw, loop=self.loop)
+            task = self._task()
         except BaseException as exc:
             self._finish(False, exc)
             return
         self.task = task
-        task.add_done_callback(self._done)
+        if task.done():
+            self._done(task)
+        else:
+            task.add_done_callback(self._done)
+
+    def _task(self) -> "asyncio.Future[Any]":
+        if sys.version_info >= (3, 12):
+            if self.loop is self.service.loop and self.aw.__class__ is _CoroutineType:
+                # gochan's own loop (no task factory to respect): the first step runs now, so a
+                # coroutine that does not suspend is done without two more loop iterations
+                return asyncio.Task(self.aw, loop=self.loop, eager_start=True)
+        fut: "asyncio.Future[Any]" = asyncio.ensure_future(self.aw, loop=self.loop)
+        return fut
 
     def _done(self, task: "asyncio.Future[Any]") -> None:
         if task.cancelled():
+            if self.service.stopping.is_set():  # cancelled by shutdown (or exit): as every gochan op then
+                self._finish(False, Cancelled())
+                return
             try:
                 task.result()
             except BaseException as exc:  # the task's CancelledError
@@ -269,6 +288,7 @@ class _AioService:
         self.lock = threading.Lock()
         self.loop: Optional[asyncio.AbstractEventLoop] = None
         self.thread: Optional[threading.Thread] = None
+        self.ident: Optional[int] = None  # the loop thread's
         self.ops: Set[_AwaitOp] = set()
         self.watcher: Optional[threading.Thread] = None
         self.stopping = threading.Event()
@@ -287,6 +307,7 @@ class _AioService:
                 t.start()
                 started.wait()
                 self.thread = t
+                self.ident = t.ident
                 self.loop = loop
             return self.loop
 
@@ -359,6 +380,11 @@ def _running_loop() -> Optional[asyncio.AbstractEventLoop]:
 
 def _target(fname: str, aw: Any, loop: Any, blocking: bool) -> Tuple[asyncio.AbstractEventLoop, _AioService]:
     """Check the arguments of `await_`/`spawn`; the loop to run on and the service."""
+    if loop is None and aw.__class__ is _CoroutineType:  # the common case, in short
+        svc = _service()
+        own = svc.own_loop()
+        if not (blocking and _get_ident() == svc.ident):
+            return own, svc
     if not inspect.isawaitable(aw):
         hint = f" (call it: {aw.__name__}(...))" if inspect.iscoroutinefunction(aw) else ""
         raise TypeError(f"aio.{fname}: awaitable must be a coroutine, Task, Future or other awaitable, "
@@ -376,7 +402,7 @@ def _target(fname: str, aw: Any, loop: Any, blocking: bool) -> Tuple[asyncio.Abs
         svc = _service()
         if loop is None:
             loop = svc.own_loop()
-            if blocking and running is loop:
+            if blocking and _get_ident() == svc.ident:
                 raise ValueError(f"aio.{fname}: called on gochan's own asyncio loop, which it would block: "
                                  "use `await` there")
             return loop, svc
