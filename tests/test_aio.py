@@ -520,6 +520,8 @@ def test_a_go_block_in_await_parks_and_its_hub_keeps_running(loop_thread: Any) -
     wait_until(lambda: any(i.op == "await" for i in gochan.dump()), what="a go block parked in await")
     info = [i for i in gochan.dump() if i.op == "await"]
     assert info[0].hub == 0 and info[0].state == "parked"
+    assert info[0].location.startswith(__file__)  # the caller's line, not gochan's
+    assert "aio.await_" in repr(info[0].ports[0])
     # other go blocks on hub 0 keep running meanwhile
     ping, pong = chan(), chan()
     echo = go_on(0, lambda: [put(pong, take(ping)) for _ in range(100)])
@@ -796,3 +798,38 @@ def test_uvloop() -> None:
         loop.call_soon_threadsafe(loop.stop)
         t.join(WAIT)
         loop.close()
+
+
+@pytest.mark.timeout(20)
+def test_timeouts_work_from_coroutines() -> None:
+    async def main() -> None:
+        t0 = time.monotonic()
+        assert await aio.take(gochan.timeout(20)) is None
+        assert time.monotonic() - t0 >= 0.019
+        c = chan()
+        v, port = await aio.alts([c, t := gochan.timeout(10)])
+        assert v is None and port is t
+        assert pending_of(c) == (0, 0)
+
+    run(main())
+
+
+@pytest.mark.timeout(20)
+def test_shutdown_cancels_a_thread_body_blocked_in_await(loop_thread: Any) -> None:
+    lt = loop_thread()
+    gate = lt.run(_make_event())
+
+    def body() -> str:
+        try:
+            aio.await_(gate.wait(), loop=lt.loop)
+        except gochan.errors.Cancelled:
+            return "cancelled"
+        return "not cancelled"
+
+    seen: List[str] = []
+    ch = gochan.thread(lambda: seen.append(body()))
+    wait_until(lambda: any(i.op == "await" and i.kind == "thread" for i in gochan.dump()),
+               what="a thread blocked in await")
+    assert gochan.shutdown(5000)
+    assert seen == ["cancelled"]
+    assert take(ch) is None
