@@ -200,7 +200,7 @@ class _AwaitOp:
                 return
             self.state = _DONE
         self.service.untrack(self)
-        if not self._cancel_soon() and self.task is None:
+        if not self._cancel_soon():  # the loop is closed: nothing will ever run the awaitable
             _close_unstarted(self.aw)
         self.resumer.wake((False, exc))
 
@@ -275,8 +275,9 @@ class _AwaitOp:
 
 
 def _close_unstarted(aw: Any) -> None:
-    """A coroutine that will never run: close it (no 'never awaited' warning)."""
-    if inspect.iscoroutine(aw):
+    """A coroutine that will never run (its loop is closed, or it was never scheduled): close it,
+    unless it started (no 'never awaited' warning)."""
+    if inspect.iscoroutine(aw) and inspect.getcoroutinestate(aw) == inspect.CORO_CREATED:
         aw.close()
 
 

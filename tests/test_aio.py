@@ -66,9 +66,11 @@ def run(coro: Any) -> Any:
 async def parked(c: Any, takes: int = 0, puts: int = 0) -> None:
     """Yield to the loop until `c` counts the pending ops (bounded)."""
     deadline = time.monotonic() + WAIT
+    tries = 0
     while pending_of(c) != (puts, takes):
         assert time.monotonic() < deadline, f"timed out waiting for {takes} takes/{puts} puts on {c!r}"
-        await asyncio.sleep(0.0005)
+        tries += 1
+        await asyncio.sleep(0 if tries < 50 else 0.0005)  # a task registers at its first step
 
 
 # ------------------------------------------------------------ channel ops
@@ -380,12 +382,14 @@ def test_completed_in_the_instant_of_cancel_returns_the_value_then_cancels_at_th
 
 
 @pytest.mark.timeout(60)
-@pytest.mark.parametrize("side", ["take", "put"])
+@pytest.mark.parametrize("side", ["take", "put", "alts"])
 def test_stress_cancel_against_the_other_side(side: str) -> None:
-    """2,000 rounds: a task's take (or put) is cancelled while a thread completes the other side.
-    Every value whose put returned True is received exactly once; nothing else is."""
+    """2,000 rounds: a task's take (or put, or alts of a take and a put) is cancelled while a
+    thread completes the other side. Every value whose put returned True is received exactly
+    once; nothing else is; a cancelled alts completed none of its ops."""
     rounds = 2000
     c = chan()
+    never = chan()  # the alts' other op: a put nobody takes
     go_ahead = threading.Semaphore(0)
     stop = object()
     outcome: List[Any] = []  # what the other side saw, per round
@@ -393,7 +397,7 @@ def test_stress_cancel_against_the_other_side(side: str) -> None:
     def other() -> None:
         for i in range(rounds):
             go_ahead.acquire()
-            if side == "take":
+            if side in ("take", "alts"):
                 outcome.append(offer(c, i))  # True iff a live take received it
             else:
                 outcome.append(poll(c))  # the value if a live put delivered it
@@ -405,24 +409,35 @@ def test_stress_cancel_against_the_other_side(side: str) -> None:
     async def main() -> List[Any]:
         mine: List[Any] = []
         for i in range(rounds):
-            t = asyncio.ensure_future(aio.take(c) if side == "take" else aio.put(c, i))
-            await parked(c, takes=1) if side == "take" else await parked(c, puts=1)
+            if side == "take":
+                t = asyncio.ensure_future(aio.take(c))
+                await parked(c, takes=1)
+            elif side == "put":
+                t = asyncio.ensure_future(aio.put(c, i))
+                await parked(c, puts=1)
+            else:
+                t = asyncio.ensure_future(aio.alts([c, (never, "x")]))
+                await parked(c, takes=1)
+                await parked(never, puts=1)
             go_ahead.release()
             for _ in range(i % 7):  # vary who wins
                 await asyncio.sleep(0)
             t.cancel()
             try:
-                mine.append(await t)
+                got = await t
+                mine.append(got[0] if side == "alts" else got)
+                assert side != "alts" or got[1] is c
             except asyncio.CancelledError:
                 mine.append("cancelled")
             while len(outcome) <= i:
                 await asyncio.sleep(0)
-            assert pending_of(c) == (0, 0)
+            assert pending_of(c) == (0, 0) and pending_of(never) == (0, 0)
+            assert poll(never) is None
         return mine
 
     mine = run(main())
     worker.join(WAIT)
-    if side == "take":
+    if side in ("take", "alts"):
         for i, (got, offered) in enumerate(zip(mine, outcome, strict=True)):
             assert (got == i) == (offered is True), (i, got, offered)
             assert got in (i, "cancelled")
