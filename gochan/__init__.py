@@ -6,9 +6,10 @@ timeouts, transducers and core.async's combinators. See README.md.
 from . import reaper as _reaper  # noqa: F401  (plugs into every runtime's hubs)
 from . import xf
 from .buffers import buffer, dropping_buffer, is_unblocking_buffer, sliding_buffer
+from .cancel import cancel
 from .channel import Chan, ChanStats, chan, promise_chan, stats
 from .debug import GoBlockInfo, dump
-from .errors import TooManyPendingError, set_exception_handler
+from .errors import Cancelled, TooManyPendingError, set_exception_handler
 from .mix import Mix, admix, mix, solo_mode, toggle, unmix, unmix_all
 from .mult import Mult, mult, tap, untap, untap_all
 from .ops import DEFAULT, NOTHING, alt, alts, close, offer, poll, put, put_async, take, take_async
@@ -31,6 +32,7 @@ from .pipes import (
 from .process import go, go_fn, thread
 from .pubsub import Pub, pub, sub, unsub, unsub_all
 from .runtime import shutdown
+from .scope import Scope, scope
 from .timers import sleep, timeout
 from .watchdog import set_blocking_threshold
 
@@ -38,7 +40,7 @@ __all__ = [
     "Chan", "ChanStats", "chan", "promise_chan", "buffer", "dropping_buffer", "sliding_buffer",
     "is_unblocking_buffer", "close", "stats",
     "take", "put", "alts", "alt", "offer", "poll", "put_async", "take_async", "DEFAULT", "NOTHING",
-    "go", "go_fn", "thread", "timeout", "sleep", "shutdown",
+    "go", "go_fn", "thread", "timeout", "sleep", "shutdown", "cancel", "Cancelled", "scope", "Scope",
     "TooManyPendingError", "set_exception_handler", "set_blocking_threshold", "dump", "GoBlockInfo", "xf",
     "pipe", "pipeline", "pipeline_blocking", "pipeline_async", "onto_chan", "onto_chan_thread",
     "to_chan", "merge", "into", "reduce", "transduce", "split", "take_n",

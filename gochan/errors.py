@@ -18,12 +18,16 @@ MAX_PENDING = 1024
 
 
 class Cancelled(BaseException):
-    """Raised where a go block is parked, or a `thread` body blocked in a gochan operation,
-    when the runtime shuts down.
+    """Raised in a process (go block or `thread` body) that was cancelled: by `cancel(ch)`, by
+    its scope, or by `shutdown()`; at the gochan operation it is parked or blocked in, or at
+    its next one.
 
-    A `BaseException`, so `except Exception` does not swallow it; a body that
-    ends with it closes its channel without a value and is not reported.
+    A `BaseException`, so `except Exception` does not swallow it; a process
+    that ends with it closes its channel without a value and is not reported.
+    `scope` is the `Scope` that cancelled it, None for `cancel(ch)` and shutdown.
     """
+
+    scope: object = None
 
 
 def none_put_error(fname: str) -> ValueError:

@@ -26,7 +26,9 @@ from typing import Any, Callable, Deque, Dict, List, Optional, Tuple
 
 from greenlet import GreenletExit, getcurrent, greenlet
 
+from . import procs
 from .errors import Cancelled, report_exception
+from .procs import DONE, EXTERNAL, NEW, RUNNING, Proc, cancelled_error, consume
 
 __all__ = ["GoTask", "Hub", "Spawn", "HubCall", "current_go", "current_hub", "go_frames", "IDLE"]
 
@@ -45,21 +47,71 @@ _get_ident = threading.get_ident
 Hook = Callable[[], Optional[float]]
 
 
-class Spawn:
-    """A go block that has not started yet: it becomes a `GoTask` on its hub's thread.
+class Spawn(Proc):
+    """A go block's record (`procs.Proc`): what it runs until it starts, then its `task` until done.
 
-    `chan` is its result channel (anything with `deliver_result(value)`), or None.
+    `chan` is its result channel (anything with `deliver_result(value)`), or
+    None; `hub` the hub it was scheduled on. The go block starts as a `GoTask`
+    on that hub's thread, which then drops `fn`, `args`, `kwargs` and `ctx`
+    (the result channel keeps this record for `cancel(ch)`).
     """
 
-    __slots__ = ("fn", "args", "kwargs", "ctx", "chan")
+    __slots__ = ("fn", "args", "kwargs", "ctx", "chan", "hub", "task")
 
     def __init__(self, fn: Callable[..., Any], args: Tuple[Any, ...], kwargs: Dict[str, Any],
-                 ctx: contextvars.Context, chan: Any) -> None:
-        self.fn = fn
-        self.args = args
-        self.kwargs = kwargs
-        self.ctx = ctx
+                 ctx: contextvars.Context, chan: Any, scope: Any = None) -> None:
+        self.state = NEW
+        self.tag: Any = None
+        self.scope = scope
+        self.fn: Any = fn  # these four are dropped (None) once it starts
+        self.args: Any = args
+        self.kwargs: Any = kwargs
+        self.ctx: Any = ctx
         self.chan = chan
+        self.hub: Optional["Hub"] = None
+        self.task: Optional["GoTask"] = None
+
+    def cancel(self, tag: Any = EXTERNAL) -> bool:
+        """Cancel this go block (see `gochan.cancel`): False if it had finished. From any thread."""
+        if not procs.request(self, tag):
+            return False
+        hub = self.hub
+        if hub is not None:
+            call = _CancelCall(self)
+            if hub.ident == _get_ident():
+                hub.runq.append((call, None))
+            else:
+                hub.post(call, None)
+        return True
+
+
+class _CancelCall:
+    """Deliver a go block's cancel request, on its hub's thread, where it cannot be running.
+
+    Parked: its operation is withdrawn and `Cancelled` thrown in where it
+    parked. Runnable (its operation completed: its wake is queued) or
+    running: the request stays, and its next operation raises. Not started:
+    the hub drops it when it comes to start it. Done: the request is void.
+    """
+
+    __slots__ = ("rec",)
+
+    def __init__(self, rec: Spawn) -> None:
+        self.rec = rec
+
+    def run(self) -> None:
+        rec = self.rec
+        self.rec = None  # type: ignore[assignment]
+        if rec.tag is None or rec.state == NEW:
+            return
+        task = rec.task
+        if rec.state == DONE or task is None:
+            consume(rec)
+            return
+        waiting = task.waiting
+        if waiting is None or task.op is IDLE or not waiting.withdraw(task):
+            return
+        task.throw(cancelled_error(consume(rec) or EXTERNAL))
 
 
 class HubCall:
@@ -98,7 +150,7 @@ class GoTask(greenlet):
     next one (creating a greenlet costs ~15 us, reusing one ~1 us).
     """
 
-    __slots__ = ("hub", "op", "waiting", "fn", "reap_mark")
+    __slots__ = ("hub", "op", "waiting", "fn", "reap_mark", "proc")
     flag = None
 
     def __init__(self, hub: "Hub") -> None:
@@ -111,6 +163,7 @@ class GoTask(greenlet):
         self.waiting: Any = None  # park reason: the channel or alts flag (a protocols.Withdrawable)
         self.fn: Any = None
         self.reap_mark: Any = None  # reaper.py's note of what it last saw this go block parked on
+        self.proc: Optional[Spawn] = None  # the record of the go block it runs (for cancellation)
 
     def wake(self, value: Any) -> None:
         """Make this parked go block runnable; `park()` will return `value`. From any thread."""
@@ -171,18 +224,20 @@ def _go_loop() -> None:
     self: GoTask = getcurrent()  # type: ignore[assignment]
     hub = self.hub
     free = hub.free
-    sp: Any = hub.starting
+    rec: Any = hub.starting
     hub.starting = None
     while True:
-        result = None
-        ch = sp.chan
-        fn, args, kwargs = sp.fn, sp.args, sp.kwargs
+        result = error = None
+        rec.state = RUNNING
+        rec.task = self
+        self.proc = rec
+        fn, args, kwargs = rec.fn, rec.args, rec.kwargs
         self.fn = fn
         # The go block's contextvars: set on the greenlet rather than
         # entered with ctx.run, which would add a C stack level to save
         # and restore on every switch.
-        self.gr_context = sp.ctx
-        sp = None
+        self.gr_context = rec.ctx
+        rec.fn = rec.args = rec.kwargs = rec.ctx = None
         try:
             # Plain positional calls run in the same C eval frame on 3.11+;
             # fn(*args) would nest one, growing every switch's stack copy.
@@ -199,24 +254,40 @@ def _go_loop() -> None:
             else:
                 result = fn(*args)
         except GreenletExit:  # reaped
-            self.fn = None
-            if ch is not None:
-                ch.deliver_result(None)
+            self.fn = self.proc = None
+            finish(rec, None, None)
             return
-        except Cancelled:  # shut down: the channel closes without a value, nothing is reported
+        except Cancelled:  # cancelled: the channel closes without a value, nothing is reported
             pass
         except BaseException as exc:
-            report_exception(exc)
+            if rec.scope is None:
+                report_exception(exc)
+            else:
+                error = exc  # it goes to the scope, which propagates it
         fn = args = kwargs = None  # drop references while parked
-        self.fn = None
-        if ch is not None:
-            ch.deliver_result(result)
-        result = ch = None
+        self.fn = self.proc = None
+        finish(rec, result, error)
+        rec = result = error = None
         self.gr_context = None
         if len(free) >= MAX_FREE or hub.stopping:
             return
         free.append(self)
-        sp = self.park(IDLE, None)  # resumed with the next go block's Spawn
+        rec = self.park(IDLE, None)  # resumed with the next go block's Spawn
+
+
+def finish(rec: Any, result: Any, error: Optional[BaseException]) -> None:
+    """A go block has ended (or will never start): mark its record done, void any cancel request,
+    deliver its result, then tell its scope (after the result, so a scope's exit sees it)."""
+    rec.state = DONE
+    rec.task = None
+    consume(rec)
+    ch = rec.chan
+    if ch is not None:
+        rec.chan = None  # the channel keeps the record (ch.proc), not the other way round
+        ch.deliver_result(result)
+    scope = rec.scope
+    if scope is not None:
+        scope.child_exited(rec, error)
 
 
 def go_frames(frame: Any) -> Optional[List[Any]]:
@@ -350,6 +421,7 @@ class Hub:
 
     def schedule(self, sp: Spawn) -> None:
         """Queue a go block to start, from whichever thread we are on."""
+        sp.hub = self
         if self.ident == _get_ident():
             self.runq.append((sp, None))
         else:
@@ -479,8 +551,8 @@ class Hub:
         self.runq.clear()
         self.timerq.clear()
         for target, _ in items:
-            if target.__class__ is Spawn and target.chan is not None:
-                target.chan.deliver_result(None)
+            if target.__class__ is Spawn:
+                finish(target, None, None)
         for task in self.live_tasks():
             waiting = task.waiting
             if waiting is not None:
@@ -512,6 +584,10 @@ class Hub:
         forever.acquire()
 
     def _run_spawn(self, sp: Spawn) -> None:
+        if sp.tag is not None:  # cancelled before it started: it never runs
+            sp.fn = sp.args = sp.kwargs = sp.ctx = None
+            finish(sp, None, None)
+            return
         free = self.free
         if free:
             free.pop().switch(sp)

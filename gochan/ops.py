@@ -15,9 +15,10 @@ from greenlet import getcurrent
 from .channel import Chan
 from .errors import TooManyPendingError, none_put_error
 from .hub import GoTask
+from .procs import any_pending
 from .protocols import ALTS, NOT_READY, PENDING, PUT, TAKE, Sentinel
 from .runtime import current_runtime
-from .suspend import block, suspend
+from .suspend import block, check, suspend
 from .waiters import NONBLOCKING, AltWaiter, CallbackWaiter, Flag
 
 __all__ = ["take", "put", "alts", "alt", "offer", "poll", "put_async", "take_async", "close",
@@ -48,6 +49,8 @@ def take(c: "Chan[T]") -> Optional[T]:
     g = getcurrent()
     if c.__class__ is not Chan and not isinstance(c, Chan):
         raise _bad_chan("take", c)
+    if any_pending:  # some process has a cancel request: is it this one?
+        check()
     if g.__class__ is GoTask:
         r = c.take_with(g)
         if r is PENDING:
@@ -70,6 +73,8 @@ def put(c: "Chan[T]", v: T) -> bool:
     g = getcurrent()
     if c.__class__ is not Chan and not isinstance(c, Chan):
         raise _bad_chan("put", c)
+    if any_pending:
+        check()
     if g.__class__ is GoTask:
         r = c.put_with(g, v)
         if r is PENDING:
@@ -186,6 +191,8 @@ def _alts(ops: Sequence[Any], priority: bool, default: Any, fname: str, arg: str
         raise TypeError(f"{fname}: {arg} must be a list of operations, got {ops!r}") from None
     if n == 0:
         raise ValueError(f"{fname}: {arg} must contain at least one operation")
+    if any_pending:
+        check()
     tried: List[Tuple[int, Chan[Any], Any]] = []
     parsed = [_parse_op(op, j, fname, arg) for j, op in enumerate(ops)] if n <= EAGER_VALIDATION else None
     # A uniformly random order, drawn lazily (a Fisher-Yates shuffle that swaps

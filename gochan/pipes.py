@@ -40,8 +40,9 @@ from collections.abc import Sized
 from itertools import chain, islice
 from typing import Any, Callable, Iterable, List, Optional, Sequence, Tuple, TypeVar
 
+from .cancel import cancel
 from .channel import Chan, chan
-from .errors import TooManyPendingError, report_exception
+from .errors import Cancelled, TooManyPendingError, report_exception
 from .ops import alts, put, put_async, take, take_async
 from .process import go, thread
 from .xf import Reduced, Transducer, completing, has_completion_arity
@@ -94,14 +95,19 @@ def _chan_list(fname: str, name: str, chs: Any) -> List[Chan[Any]]:
 # ------------------------------------------------------------------ pipe
 
 def _pipe_loop(frm: Chan[Any], to: Chan[Any], close: bool) -> None:
-    while not to.closed:
-        v = take(frm)
-        if v is None:
-            if close:
-                to.close()
-            return
-        if not put(to, v):
-            return
+    try:
+        while not to.closed:
+            v = take(frm)
+            if v is None:
+                if close:
+                    to.close()
+                return
+            if not put(to, v):
+                return
+    except Cancelled:  # shutdown: close what it would have closed
+        if close:
+            to.close()
+        raise
 
 
 def pipe(frm: Chan[T], to: Chan[T], close: bool = True) -> Chan[T]:
@@ -125,15 +131,19 @@ def pipe(frm: Chan[T], to: Chan[T], close: bool = True) -> Chan[T]:
 
 def _pipeline_in(frm: Chan[Any], jobs: Chan[Any], results: Chan[Any]) -> None:
     # jobs is closed by someone else only when the output loop found `to` closed.
-    while not jobs.closed:
-        v = take(frm)
-        if v is None:
-            jobs.close()
-            return
-        p: Chan[Any] = chan(1)
-        if not put(jobs, (v, p)):
-            return
-        put(results, p)
+    try:
+        while not jobs.closed:
+            v = take(frm)
+            if v is None:
+                jobs.close()
+                return
+            p: Chan[Any] = chan(1)
+            if not put(jobs, (v, p)):
+                return
+            put(results, p)
+    except Cancelled:
+        jobs.close()  # the workers finish what they have, close `results`, the output loop ends
+        raise
 
 
 def _pipeline_worker(jobs: Chan[Any], results: Chan[Any], xform: Transducer,
@@ -171,7 +181,20 @@ def _pipeline_async_worker(jobs: Chan[Any], results: Chan[Any],
         put(p, res)
 
 
-def _pipeline_out(results: Chan[Any], to: Chan[Any], jobs: Chan[Any], close: bool) -> None:
+def _pipeline_out(results: Chan[Any], to: Chan[Any], jobs: Chan[Any], close: bool,
+                   helpers: List[Chan[Any]]) -> None:
+    try:
+        _pipeline_out_loop(results, to, jobs, close)
+    except Cancelled:  # cancel(pipeline(...)): stop all of it, close what it owns
+        jobs.close()
+        for h in helpers:
+            cancel(h)
+        if close:
+            to.close()
+        raise
+
+
+def _pipeline_out_loop(results: Chan[Any], to: Chan[Any], jobs: Chan[Any], close: bool) -> None:
     open_ = True
     while True:
         p = take(results)
@@ -205,15 +228,16 @@ def _pipeline(fname: str, n: Any, to: Any, xform: Any, frm: Any, close: Any,
         _check_callable(fname, "ex_handler", ex_handler)
     jobs: Chan[Any] = chan(n)
     results: Chan[Any] = chan(n)
+    helpers: List[Chan[Any]] = []
     for _ in range(n):
         if kind == "async":
-            go(_pipeline_async_worker, jobs, results, xform)
+            helpers.append(go(_pipeline_async_worker, jobs, results, xform))
         elif kind == "blocking":
-            thread(_pipeline_worker, jobs, results, xform, ex_handler)
+            helpers.append(thread(_pipeline_worker, jobs, results, xform, ex_handler))
         else:
-            go(_pipeline_worker, jobs, results, xform, ex_handler)
-    go(_pipeline_in, frm, jobs, results)
-    return go(_pipeline_out, results, to, jobs, bool(close))
+            helpers.append(go(_pipeline_worker, jobs, results, xform, ex_handler))
+    helpers.append(go(_pipeline_in, frm, jobs, results))
+    return go(_pipeline_out, results, to, jobs, bool(close), helpers)
 
 
 def pipeline(n: int, to: Chan[Any], xform: Transducer, frm: Chan[Any], close: bool = True,
@@ -229,10 +253,13 @@ def pipeline(n: int, to: Chan[Any], xform: Transducer, frm: Chan[Any], close: bo
 
     The workers are n go blocks: the xform must not block (use
     `pipeline_blocking` for blocking or long work). Returns a channel that
-    closes once everything has been delivered (core.async returns the same).
-    If `to` closes, the pipeline stops consuming `frm` and winds down. Trap
-    (as in core.async): if it is parked on a put when `to` closes, it stays
-    parked until someone takes that value.
+    closes once everything has been delivered (core.async returns the same);
+    `cancel()` on it stops the whole pipeline at once: every go block (or
+    thread) of it ends, `frm` is no longer consumed, and `to` is closed
+    (unless `close` is false); values in flight are dropped. If `to`
+    closes, the pipeline stops consuming `frm` and winds down. Trap (as in
+    core.async): if it is parked on a put when `to` closes, it stays parked
+    until someone takes that value.
 
     >>> out = chan(10)
     >>> take(pipeline(4, out, xf.map(lambda x: x * 10), to_chan([1, 2, 3])))

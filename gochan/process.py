@@ -8,11 +8,12 @@ from __future__ import annotations
 
 import contextvars
 import functools
-from typing import Any, Callable, ParamSpec, TypeVar
+from typing import Any, Callable, Dict, ParamSpec, Tuple, TypeVar
 
 from .channel import Chan, result_chan
 from .errors import Cancelled, report_exception
 from .hub import current_hub
+from .procs import ThreadProc
 from .runtime import current_runtime
 
 __all__ = ["go", "go_fn", "go_on", "thread"]
@@ -38,7 +39,15 @@ def go(fn: Callable[P, T], *args: P.args, **kwargs: P.kwargs) -> Chan[T]:
     """
     _check_fn("go", fn)
     ch = result_chan()
-    current_runtime().spawn(fn, args, kwargs, ch)
+    ch.proc = current_runtime().spawn(fn, args, kwargs, ch)
+    return ch
+
+
+def spawn_go(fn: Callable[..., T], args: Tuple[Any, ...], kwargs: Dict[str, Any], scope: Any) -> Chan[T]:
+    """`go` for a scope: the go block's exit and uncaught error go to `scope.child_exited`."""
+    _check_fn("go", fn)
+    ch = result_chan()
+    ch.proc = current_runtime().spawn(fn, args, kwargs, ch, None, scope)
     return ch
 
 
@@ -50,7 +59,7 @@ def go_on(hub_index: int, fn: Callable[P, T], *args: P.args, **kwargs: P.kwargs)
     if isinstance(hub_index, bool) or not isinstance(hub_index, int) or not 0 <= hub_index < len(pool):
         raise ValueError(f"go_on: hub_index must be an int in range({len(pool)}), got {hub_index!r}")
     ch = result_chan()
-    rt.spawn(fn, args, kwargs, ch, pool[hub_index])
+    ch.proc = rt.spawn(fn, args, kwargs, ch, pool[hub_index])
     return ch
 
 
@@ -79,18 +88,34 @@ def thread(fn: Callable[P, T], *args: P.args, **kwargs: P.kwargs) -> Chan[T]:
     caller's contextvars. Never blocks the caller to start an OS thread.
     """
     _check_fn("thread", fn)
-    ch: Chan[T] = result_chan()
+    return spawn_thread(fn, args, kwargs, None)
+
+
+def spawn_thread(fn: Callable[..., T], args: Tuple[Any, ...], kwargs: Dict[str, Any], scope: Any) -> Chan[T]:
+    """`thread`, with the body's exit and uncaught error going to `scope.child_exited` if given."""
+    _check_fn("thread", fn)
+    rec = ThreadProc(scope)
+    ch: Chan[T] = result_chan(rec)
     ctx = contextvars.copy_context()
 
     def job() -> None:
-        result = None
-        try:
-            result = ctx.run(fn, *args, **kwargs)
-        except Cancelled:  # the runtime shut down while it waited: not an error
-            pass
-        except BaseException as exc:
-            report_exception(exc)
+        result = error = None
+        if rec.start():  # else cancelled before it started: it never runs
+            try:
+                result = ctx.run(fn, *args, **kwargs)
+            except Cancelled:  # cancelled (or the runtime shut down): not an error
+                pass
+            except BaseException as exc:
+                if scope is None:
+                    report_exception(exc)
+                else:
+                    error = exc
+            rec.finish()
+        else:
+            rec.finish()
         ch.deliver_result(result)
+        if scope is not None:
+            scope.child_exited(rec, error)
 
     current_runtime().pool.submit(job, may_block=current_hub() is None)
     return ch

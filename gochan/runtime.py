@@ -73,19 +73,21 @@ class Runtime:
             fn(self)
 
     def spawn(self, fn: Callable[..., Any], args: Tuple[Any, ...], kwargs: Optional[Dict[str, Any]], chan: Any,
-              hub: Optional[Hub] = None) -> None:
-        """Start `fn(*args, **kwargs)` as a go block on `hub` (default: the spawner's, else round-robin)."""
-        sp = Spawn(fn, args, kwargs or _NO_KWARGS, contextvars.copy_context(), chan)
+              hub: Optional[Hub] = None, scope: Any = None) -> Spawn:
+        """Start `fn(*args, **kwargs)` as a go block on `hub` (default: the spawner's, else round-robin);
+        returns its record (`cancel()` stops it). `scope` receives its exit (see scope.py)."""
+        sp = Spawn(fn, args, kwargs or _NO_KWARGS, contextvars.copy_context(), chan, scope)
         if hub is None:
             g = getcurrent()
             if g.__class__ is GoTask and not g.hub.stopping:
                 g.hub.schedule(sp)  # stays on its spawner's hub
-                return
+                return sp
             pool = self.hubs
             i = self._next_hub  # a racy round-robin hint: a lost update only skews placement
             self._next_hub = (i + 1) % len(pool)
             hub = pool[i % len(pool)]
         hub.schedule(sp)
+        return sp
 
     def service(self, key: Any, factory: Callable[["Runtime"], S]) -> S:
         """The runtime's service under `key`, made by `factory(runtime)` on first use."""

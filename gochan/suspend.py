@@ -19,11 +19,27 @@ from typing import Any, Callable
 
 from greenlet import getcurrent
 
+from .errors import Cancelled
 from .hub import GoTask
+from .procs import any_pending, cancelled_error, consume, current_thread_proc
 from .protocols import PENDING
 from .waiters import thread_waiter
 
-__all__ = ["suspend", "block"]
+__all__ = ["suspend", "block", "check"]
+
+
+def check() -> None:
+    """Raise `Cancelled` if the calling process has an undelivered cancel request (consuming it).
+
+    Every blocking operation calls it first, but only while some request is
+    pending anywhere (`procs.pending`), so it costs nothing otherwise.
+    """
+    g = getcurrent()
+    rec = g.proc if g.__class__ is GoTask else current_thread_proc()
+    if rec is not None and rec.tag is not None:
+        tag = consume(rec)
+        if tag is not None:
+            raise cancelled_error(tag)
 
 
 def suspend(op: str, waiting: Any, register: Callable[..., Any], *args: Any) -> Any:
@@ -32,6 +48,8 @@ def suspend(op: str, waiting: Any, register: Callable[..., Any], *args: Any) -> 
     `op` and `waiting` (a `protocols.Withdrawable`: the channel, or an alts'
     flag) are the park reason.
     """
+    if any_pending:
+        check()
     g = getcurrent()
     if g.__class__ is GoTask:
         r = register(g, *args)
@@ -48,6 +66,8 @@ def block(op: str, waiting: Any, register: Callable[..., Any], *args: Any) -> An
         r = register(w, *args)
         if r is PENDING:
             r = w.wait(op, waiting)
+    except Cancelled:  # withdrawn by whoever cancelled (or by the wait itself): no wake is coming
+        raise
     except BaseException:  # interrupted (Ctrl-C) while registered or blocked
         w.withdraw(waiting)
         raise

@@ -29,6 +29,7 @@ import weakref
 from typing import Any, Callable, List, Optional, Sequence, Tuple
 
 from .errors import report_exception
+from .procs import EXTERNAL, arm_thread_wait, cancelled_error, consume, current_thread_proc, disarm_thread_wait
 
 __all__ = ["Flag", "AltWaiter", "ThreadWaiter", "CallbackWaiter", "NONBLOCKING", "commit_pair",
            "thread_waiter", "blocked_threads", "OK", "OTHER_DEAD", "SELF_DEAD", "SAME"]
@@ -152,12 +153,24 @@ class ThreadWaiter:
         self.lock.release()
 
     def wait(self, op: str, waiting: Any) -> Any:
-        """Block until `wake`; returns its value. See `withdraw` for what an interrupt leaves."""
+        """Block until `wake`; returns its value. See `withdraw` for what an interrupt leaves.
+
+        In a `thread` body (or a scope body) with a cancel request pending, the
+        operation is withdrawn instead and `Cancelled` raised; if it completed
+        meanwhile, its value is returned and the request waits for the next one.
+        """
         self.op = op
         self.waiting = waiting
+        rec = current_thread_proc()
         try:
+            if rec is not None and not arm_thread_wait(rec, self):  # type: ignore[arg-type]
+                if waiting.withdraw(self):
+                    raise cancelled_error(consume(rec) or EXTERNAL)
+                rec = None  # completed meanwhile: its wake is coming
             self.lock.acquire()
         finally:
+            if rec is not None:
+                disarm_thread_wait(rec)  # type: ignore[arg-type]
             self.op = ""
             self.waiting = None
         value = self.value

@@ -848,3 +848,75 @@ def test_shutdown_cancels_a_thread_body_blocked_in_await(loop_thread: Any) -> No
     assert gochan.shutdown(5000)
     assert seen == ["cancelled"]
     assert take(ch) is None
+
+
+# ------------------------------------------------- cancel(ch) and scopes (#12)
+def _slow_recording(seen: List[str]) -> Callable[[], Any]:
+    async def slow() -> None:
+        try:
+            await asyncio.sleep(60)
+        except asyncio.CancelledError:
+            seen.append("task cancelled")
+            raise
+
+    return slow
+
+
+@pytest.mark.timeout(20)
+def test_cancelling_a_go_block_in_await_cancels_the_asyncio_task(loop_thread: Any) -> None:
+    lt = loop_thread()
+    for loop in (None, lt.loop):  # gochan's own loop and another one
+        seen: List[str] = []
+        slow = _slow_recording(seen)
+
+        def body(loop: Any = loop) -> str:
+            try:
+                aio.await_(slow(), loop=loop)
+            except gochan.Cancelled:
+                seen.append("go block cancelled")
+                return "cleaned up"
+            return "finished"
+
+        ch = go(body)
+        wait_until(lambda: any(i.op == "await" for i in gochan.dump()), what="a go block parked in await")
+        assert gochan.cancel(ch) is True
+        assert take(ch) == "cleaned up"  # it caught Cancelled and returned
+        wait_until(lambda: "task cancelled" in seen, what="the asyncio task cancelled")
+        assert sorted(seen) == ["go block cancelled", "task cancelled"]
+        assert gochan.cancel(ch) is False
+
+
+@pytest.mark.timeout(20)
+def test_cancelling_a_thread_body_in_await_cancels_the_asyncio_task() -> None:
+    seen: List[str] = []
+    slow = _slow_recording(seen)
+    ch = gochan.thread(lambda: aio.await_(slow()))
+    wait_until(lambda: any(i.op == "await" and i.kind == "thread" for i in gochan.dump()),
+               what="a thread blocked in await")
+    assert gochan.cancel(ch) is True
+    assert take(ch) is None
+    wait_until(lambda: seen == ["task cancelled"], what="the asyncio task cancelled")
+
+
+@pytest.mark.timeout(20)
+def test_cancel_of_a_spawned_awaitable(reported: Any) -> None:
+    seen: List[str] = []
+    ch = aio.spawn(_slow_recording(seen)())
+    assert gochan.cancel(ch) is True
+    assert take(ch) is None
+    assert seen == ["task cancelled"]
+    assert gochan.cancel(ch) is False
+    assert reported.excs == []
+
+
+@pytest.mark.timeout(20)
+def test_a_scope_deadline_cancels_awaits_in_its_go_blocks() -> None:
+    seen: List[str] = []
+    slow = _slow_recording(seen)
+    t0 = time.monotonic()
+    with pytest.raises(TimeoutError):
+        with gochan.scope(timeout_ms=50) as s:
+            for _ in range(3):
+                s.go(lambda: aio.await_(slow()))
+    assert time.monotonic() - t0 < 5
+    wait_until(lambda: len(seen) == 3, what="every asyncio task cancelled")

@@ -10,7 +10,7 @@ from typing import Any, Optional, Tuple
 from typing_extensions import assert_type
 
 import gochan
-from gochan import Chan, ChanStats, alts, chan, go, go_fn, put, stats, take, thread
+from gochan import Cancelled, Chan, ChanStats, Scope, alts, cancel, chan, go, go_fn, put, scope, stats, take, thread
 
 
 def answer() -> int:
@@ -39,3 +39,14 @@ assert_type(put(c, b"x"), bool)
 assert_type(take(c), Optional[bytes])
 assert_type(alts([c, gochan.timeout(10)]), Tuple[Any, Any])
 assert_type(stats(c), ChanStats)
+
+assert_type(cancel(go(answer)), bool)
+with scope(timeout_ms=100) as s:
+    assert_type(s, Scope)
+    assert_type(s.go(greet, "hi", times=2), Chan[str])
+    assert_type(s.thread(answer), Chan[int])
+    s.cancel()
+try:
+    pass
+except Cancelled as exc:
+    assert_type(exc.scope, object)
