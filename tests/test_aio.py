@@ -863,27 +863,27 @@ def _slow_recording(seen: List[str]) -> Callable[[], Any]:
 
 
 @pytest.mark.timeout(20)
-def test_cancelling_a_go_block_in_await_cancels_the_asyncio_task(loop_thread: Any) -> None:
-    lt = loop_thread()
-    for loop in (None, lt.loop):  # gochan's own loop and another one
-        seen: List[str] = []
-        slow = _slow_recording(seen)
+@pytest.mark.parametrize("own_loop", [True, False])
+def test_cancelling_a_go_block_in_await_cancels_the_asyncio_task(own_loop: bool, loop_thread: Any) -> None:
+    loop = None if own_loop else loop_thread().loop
+    seen: List[str] = []
+    slow = _slow_recording(seen)
 
-        def body(loop: Any = loop) -> str:
-            try:
-                aio.await_(slow(), loop=loop)
-            except gochan.Cancelled:
-                seen.append("go block cancelled")
-                return "cleaned up"
-            return "finished"
+    def body() -> str:
+        try:
+            aio.await_(slow(), loop=loop)
+        except gochan.Cancelled:
+            seen.append("go block cancelled")
+            return "cleaned up"
+        return "finished"
 
-        ch = go(body)
-        wait_until(lambda: any(i.op == "await" for i in gochan.dump()), what="a go block parked in await")
-        assert gochan.cancel(ch) is True
-        assert take(ch) == "cleaned up"  # it caught Cancelled and returned
-        wait_until(lambda: "task cancelled" in seen, what="the asyncio task cancelled")
-        assert sorted(seen) == ["go block cancelled", "task cancelled"]
-        assert gochan.cancel(ch) is False
+    ch = go(body)
+    wait_until(lambda: any(i.op == "await" for i in gochan.dump()), what="a go block parked in await")
+    assert gochan.cancel(ch) is True
+    assert take(ch) == "cleaned up"  # it caught Cancelled and returned
+    wait_until(lambda: "task cancelled" in seen, what="the asyncio task cancelled")
+    assert sorted(seen) == ["go block cancelled", "task cancelled"]
+    assert gochan.cancel(ch) is False
 
 
 @pytest.mark.timeout(20)
