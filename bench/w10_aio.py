@@ -8,7 +8,8 @@ Two rows:
   `run_coroutine_threadsafe(...).result()` (column "asyncio");
 - `aio.await_` of a trivial coroutine from one go block, on gochan's own
   loop (awaits/s), against `run_coroutine_threadsafe(...).result()` from one
-  thread to a loop running in another (column "threads").
+  thread to a loop running in another (column "threads");
+- diagnostic: the same from 100 go blocks at once against 100 threads.
 Times are taken where the loop or the go block runs.
 """
 from __future__ import annotations
@@ -127,6 +128,50 @@ def thread_rcts_await(n):
     return {"rate": n / dt, "seconds": dt, "us_per_await": dt / n * 1e6}
 
 
+CONCURRENT = 100
+
+
+def gochan_await_concurrent(n):
+    from gochan import aio, go, take
+
+    aio.await_(trivial(0))
+    per = n // CONCURRENT
+
+    def body():
+        for i in range(per):
+            aio.await_(trivial(i))
+
+    t0 = now()
+    chans = [go(body) for _ in range(CONCURRENT)]
+    for ch in chans:
+        take(ch)
+    dt = now() - t0
+    return {"rate": per * CONCURRENT / dt, "seconds": dt}
+
+
+def thread_rcts_await_concurrent(n):
+    loop = asyncio.new_event_loop()
+    t = threading.Thread(target=loop.run_forever, daemon=True)
+    t.start()
+    asyncio.run_coroutine_threadsafe(trivial(0), loop).result()
+    per = n // CONCURRENT
+
+    def body():
+        for i in range(per):
+            asyncio.run_coroutine_threadsafe(trivial(i), loop).result()
+
+    threads = [threading.Thread(target=body, daemon=True) for _ in range(CONCURRENT)]
+    t0 = now()
+    for th in threads:
+        th.start()
+    for th in threads:
+        th.join()
+    dt = now() - t0
+    loop.call_soon_threadsafe(loop.stop)
+    t.join()
+    return {"rate": per * CONCURRENT / dt, "seconds": dt}
+
+
 _NA = {
     "raw_greenlet": "no asyncio bridge",
     "gevent_channel": "no asyncio bridge",
@@ -154,5 +199,16 @@ WORKLOADS = [
         not_applicable={**_NA, "asyncio": "the peer is a thread"},
         n=50_000,
         quick_n=5_000,
+    ),
+    Workload(
+        wid="w10_await_100",
+        title="W10 aio.await_ from 100 go blocks at once",
+        metrics=[Metric("rate", "W10 await_ x100 concurrent (awaits/s)", "/s", True)],
+        contestants={"gochan": gochan_await_concurrent, "threads": thread_rcts_await_concurrent},
+        notes={"threads": "100 threads, run_coroutine_threadsafe"},
+        not_applicable={**_NA, "asyncio": "the peer is a thread"},
+        n=50_000,
+        quick_n=5_000,
+        diagnostic=True,
     ),
 ]
