@@ -202,6 +202,9 @@ class _AwaitOp:
         self.service.untrack(self)
         if not self._cancel_soon():  # the loop is closed: nothing will ever run the awaitable
             _close_unstarted(self.aw)
+            task = self.task
+            if isinstance(task, asyncio.Task):
+                _close_unstarted(task.get_coro())
         self.resumer.wake((False, exc))
 
     def ports(self) -> List[Any]:
@@ -226,28 +229,44 @@ class _AwaitOp:
         if not pending:  # withdrawn or failed before it started
             _close_unstarted(self.aw)
             return
+        aw = self.aw
+        coro = _drive(self) if aw.__class__ is _CoroutineType else None
         try:
-            task = self._task()
+            if coro is None:  # a Future, Task or other awaitable: its outcome comes by callback
+                task: "asyncio.Future[Any]" = asyncio.ensure_future(aw, loop=self.loop)
+            else:  # a coroutine: `_drive` hands its outcome over from inside its task
+                task = self._task(coro)
         except BaseException as exc:
+            if coro is not None:
+                coro.close()
+            _close_unstarted(aw)
             self._finish(False, exc)
             return
         self.task = task
-        if task.done():
-            self._done(task)
-        else:
-            task.add_done_callback(self._done)
+        # For a coroutine this only matters if the task was cancelled before its first step
+        # (then `_drive` never ran); otherwise `_drive` has delivered and this finds it done.
+        task.add_done_callback(self._done)
 
-    def _task(self) -> "asyncio.Future[Any]":
+    def _task(self, coro: Coroutine[Any, Any, None]) -> "asyncio.Future[Any]":
         if sys.version_info >= (3, 12):
-            if self.loop is self.service.loop and self.aw.__class__ is _CoroutineType:
+            if self.loop is self.service.loop:
                 # gochan's own loop (no task factory to respect): the first step runs now, so a
-                # coroutine that does not suspend is done without two more loop iterations
-                return asyncio.Task(self.aw, loop=self.loop, eager_start=True)
-        fut: "asyncio.Future[Any]" = asyncio.ensure_future(self.aw, loop=self.loop)
+                # coroutine that does not suspend is done without another loop iteration
+                return asyncio.Task(coro, loop=self.loop, eager_start=True)
+        fut: "asyncio.Future[Any]" = asyncio.ensure_future(coro, loop=self.loop)
         return fut
 
+    def outcome(self, ok: bool, value: Any) -> None:
+        """From inside the task (`_drive`): deliver the coroutine's result or exception."""
+        if not ok and isinstance(value, asyncio.CancelledError) and self.service.stopping.is_set():
+            value = Cancelled()  # cancelled by shutdown (or exit): as every gochan op then
+        self._finish(ok, value)
+
     def _done(self, task: "asyncio.Future[Any]") -> None:
+        if self.state != _PENDING_STATE:  # delivered (by `_drive`) or withdrawn: nothing to do
+            return
         if task.cancelled():
+            _close_unstarted(self.aw)
             if self.service.stopping.is_set():  # cancelled by shutdown (or exit): as every gochan op then
                 self._finish(False, Cancelled())
                 return
@@ -272,6 +291,21 @@ class _AwaitOp:
 
     def __repr__(self) -> str:
         return f"<aio.await_ {self.aw!r} on {self.loop!r}>"
+
+
+async def _drive(op: _AwaitOp) -> None:
+    """The task of a coroutine run by `await_`/`spawn`: awaits it and hands its outcome over at once
+    (a done callback would cost one more loop iteration), so the task itself ends without an
+    exception nobody retrieves."""
+    try:
+        value = await op.aw
+    except (KeyboardInterrupt, SystemExit) as exc:
+        op.outcome(False, exc)
+        raise  # as asyncio does: out of the loop
+    except BaseException as exc:
+        op.outcome(False, exc)
+        return
+    op.outcome(True, value)
 
 
 def _close_unstarted(aw: Any) -> None:

@@ -920,3 +920,24 @@ def test_a_scope_deadline_cancels_awaits_in_its_go_blocks() -> None:
                 s.go(lambda: aio.await_(slow()))
     assert time.monotonic() - t0 < 5
     wait_until(lambda: len(seen) == 3, what="every asyncio task cancelled")
+
+
+@pytest.mark.timeout(20)
+def test_cancel_before_the_task_starts(loop_thread: Any, reported: Any) -> None:
+    """cancel(ch) of an aio.spawn whose loop has not yet run the task's first step: the
+    coroutine never runs, the channel closes, nothing is reported or warned about."""
+    lt = loop_thread()
+    hold, held = threading.Event(), threading.Event()
+    lt.loop.call_soon_threadsafe(lambda: (held.set(), hold.wait(WAIT)))
+    assert held.wait(WAIT)  # the loop's thread is busy: nothing scheduled there runs yet
+    ran: List[str] = []
+
+    async def body() -> str:
+        ran.append("ran")
+        return "value"
+
+    ch = aio.spawn(body(), loop=lt.loop)
+    assert gochan.cancel(ch) is True
+    hold.set()
+    assert take(ch) is None
+    assert ran == [] and reported.excs == []
