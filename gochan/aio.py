@@ -11,9 +11,14 @@
 # does when its operation completed in the same instant). An awaitable given
 # to `await_`/`spawn` runs as a task on the target loop (gochan's own: one
 # daemon thread per runtime, started on first use, a runtime service so
-# `shutdown()` stops it and a fork child starts its own); its completion
-# callback runs there and wakes the go block through its hub's inbox, or the
-# thread through its waiter.
+# `shutdown()` stops it and a fork child starts its own). A coroutine runs
+# inside `_drive`, which hands its outcome over from inside the task (a done
+# callback would cost one more loop iteration); on gochan's own loop, on
+# 3.12+, the task starts eagerly, so a coroutine that never suspends is done
+# within the callback that started it. The outcome wakes the go block through
+# its hub's inbox, or the thread through its waiter. Measured in
+# BENCHMARKS.md (W10): each call crosses between two OS threads twice, which bounds
+# one go block's `await_` rate; many go blocks share the crossings.
 #
 # A go block in `await_` parks with op AWAIT and a waiting object (`_AwaitOp`)
 # whose `withdraw` takes the wait back atomically with the completion
@@ -245,7 +250,10 @@ class _AwaitOp:
         self.task = task
         # For a coroutine this only matters if the task was cancelled before its first step
         # (then `_drive` never ran); otherwise `_drive` has delivered and this finds it done.
-        task.add_done_callback(self._done)
+        if task.done():  # an eager task that finished at once: no callback (a loop iteration) needed
+            self._done(task)
+        else:
+            task.add_done_callback(self._done)
 
     def _task(self, coro: Coroutine[Any, Any, None]) -> "asyncio.Future[Any]":
         if sys.version_info >= (3, 12):
@@ -263,10 +271,11 @@ class _AwaitOp:
         self._finish(ok, value)
 
     def _done(self, task: "asyncio.Future[Any]") -> None:
+        if task.cancelled():
+            _close_unstarted(self.aw)  # cancelled before `_drive`'s first step: it never ran
         if self.state != _PENDING_STATE:  # delivered (by `_drive`) or withdrawn: nothing to do
             return
         if task.cancelled():
-            _close_unstarted(self.aw)
             if self.service.stopping.is_set():  # cancelled by shutdown (or exit): as every gochan op then
                 self._finish(False, Cancelled())
                 return

@@ -733,12 +733,7 @@ def test_shutdown_cancels_a_go_block_in_await_and_its_asyncio_task(loop_thread: 
     lt = loop_thread()
     seen: List[Any] = []
 
-    async def slow() -> None:
-        try:
-            await asyncio.sleep(60)
-        except asyncio.CancelledError:
-            seen.append("task cancelled")
-            raise
+    slow = _slow_recording(seen)
 
     def body() -> None:
         try:
@@ -748,10 +743,10 @@ def test_shutdown_cancels_a_go_block_in_await_and_its_asyncio_task(loop_thread: 
             raise
 
     ch = go(body)
-    wait_until(lambda: any(i.op == "await" for i in gochan.dump()), what="a go block parked in await")
+    wait_until(lambda: "started" in seen, what="the coroutine started")
     assert gochan.shutdown(5000)
-    wait_until(lambda: len(seen) == 2, what="both sides cancelled")
-    assert sorted(seen) == ["go block cancelled", "task cancelled"]
+    wait_until(lambda: len(seen) == 3, what="both sides cancelled")
+    assert sorted(seen) == ["go block cancelled", "started", "task cancelled"]
     assert take(ch) is None
 
 
@@ -760,24 +755,18 @@ def test_withdraw_of_a_parked_await_cancels_the_task_once(loop_thread: Any) -> N
     """What `cancel(ch)` does to a go block parked in `await_` (the Withdrawable protocol)."""
     lt = loop_thread()
     seen: List[str] = []
-
-    async def slow() -> None:
-        try:
-            await asyncio.sleep(60)
-        except asyncio.CancelledError:
-            seen.append("cancelled")
-            raise
+    slow = _slow_recording(seen)
 
     def body() -> None:
         aio.await_(slow(), loop=lt.loop)
 
     ch = go(body)
-    wait_until(lambda: any(i.op == "await" for i in gochan.dump()), what="a go block parked in await")
+    wait_until(lambda: "started" in seen, what="the coroutine started")
     (info,) = [i for i in gochan.dump() if i.op == "await"]
     (op,) = info.ports
     assert op.withdraw(None) is True
     assert op.withdraw(None) is False
-    wait_until(lambda: seen == ["cancelled"], what="the asyncio task cancelled")
+    wait_until(lambda: seen == ["started", "task cancelled"], what="the asyncio task cancelled")
     # no wake comes after a withdraw: the go block stays parked until shut down
     assert poll(ch) is None
     gochan.shutdown(5000)
@@ -852,7 +841,11 @@ def test_shutdown_cancels_a_thread_body_blocked_in_await(loop_thread: Any) -> No
 
 # ------------------------------------------------- cancel(ch) and scopes (#12)
 def _slow_recording(seen: List[str]) -> Callable[[], Any]:
+    """A coroutine factory: records "started", then "task cancelled" when cancelled. (A task
+    cancelled before its first step never runs: tests wait for "started" before they cancel.)"""
+
     async def slow() -> None:
+        seen.append("started")
         try:
             await asyncio.sleep(60)
         except asyncio.CancelledError:
@@ -878,11 +871,12 @@ def test_cancelling_a_go_block_in_await_cancels_the_asyncio_task(own_loop: bool,
         return "finished"
 
     ch = go(body)
-    wait_until(lambda: any(i.op == "await" for i in gochan.dump()), what="a go block parked in await")
+    wait_until(lambda: "started" in seen, what="the coroutine started")
+    assert [i.op for i in gochan.dump() if i.function == "body"] == ["await"]
     assert gochan.cancel(ch) is True
     assert take(ch) == "cleaned up"  # it caught Cancelled and returned
     wait_until(lambda: "task cancelled" in seen, what="the asyncio task cancelled")
-    assert sorted(seen) == ["go block cancelled", "task cancelled"]
+    assert sorted(seen) == ["go block cancelled", "started", "task cancelled"]
     assert gochan.cancel(ch) is False
 
 
@@ -891,20 +885,21 @@ def test_cancelling_a_thread_body_in_await_cancels_the_asyncio_task() -> None:
     seen: List[str] = []
     slow = _slow_recording(seen)
     ch = gochan.thread(lambda: aio.await_(slow()))
-    wait_until(lambda: any(i.op == "await" and i.kind == "thread" for i in gochan.dump()),
-               what="a thread blocked in await")
+    wait_until(lambda: "started" in seen, what="the coroutine started")
+    assert any(i.op == "await" and i.kind == "thread" for i in gochan.dump())
     assert gochan.cancel(ch) is True
     assert take(ch) is None
-    wait_until(lambda: seen == ["task cancelled"], what="the asyncio task cancelled")
+    wait_until(lambda: seen == ["started", "task cancelled"], what="the asyncio task cancelled")
 
 
 @pytest.mark.timeout(20)
 def test_cancel_of_a_spawned_awaitable(reported: Any) -> None:
     seen: List[str] = []
     ch = aio.spawn(_slow_recording(seen)())
+    wait_until(lambda: "started" in seen, what="the coroutine started")
     assert gochan.cancel(ch) is True
     assert take(ch) is None
-    assert seen == ["task cancelled"]
+    assert seen == ["started", "task cancelled"]
     assert gochan.cancel(ch) is False
     assert reported.excs == []
 
@@ -915,11 +910,12 @@ def test_a_scope_deadline_cancels_awaits_in_its_go_blocks() -> None:
     slow = _slow_recording(seen)
     t0 = time.monotonic()
     with pytest.raises(TimeoutError):
-        with gochan.scope(timeout_ms=50) as s:
+        with gochan.scope(timeout_ms=500) as s:
             for _ in range(3):
                 s.go(lambda: aio.await_(slow()))
+            wait_until(lambda: seen.count("started") == 3, what="three coroutines started")
     assert time.monotonic() - t0 < 5
-    wait_until(lambda: len(seen) == 3, what="every asyncio task cancelled")
+    wait_until(lambda: seen.count("task cancelled") == 3, what="every asyncio task cancelled")
 
 
 @pytest.mark.timeout(20)
