@@ -478,7 +478,12 @@ def await_(awaitable: Awaitable[T], *, loop: Optional[asyncio.AbstractEventLoop]
     """
     target, svc = _target("await_", awaitable, loop, True)
     op = _AwaitOp(awaitable, target, svc)
-    ok, value = suspend(AWAIT, op, op.start)
+    try:
+        ok, value = suspend(AWAIT, op, op.start)
+    except BaseException:
+        if op.resumer is None:  # cancelled before it was scheduled (a pending cancel request)
+            _close_unstarted(awaitable)
+        raise
     if ok:
         return value  # type: ignore[no-any-return]
     try:

@@ -937,3 +937,27 @@ def test_cancel_before_the_task_starts(loop_thread: Any, reported: Any) -> None:
     hold.set()
     assert take(ch) is None
     assert ran == [] and reported.excs == []
+
+
+@pytest.mark.timeout(20)
+def test_await_under_a_pending_cancel_request_raises_and_closes_the_coroutine() -> None:
+    import inspect
+
+    go_on_ = threading.Event()
+
+    def body() -> Any:
+        while not go_on_.is_set():  # running (not parked) when cancelled: the request waits
+            time.sleep(0.001)
+        coro = double(1)
+        try:
+            aio.await_(coro)
+        except gochan.Cancelled:
+            return inspect.getcoroutinestate(coro)
+        return "not cancelled"
+
+    ch = go(body)
+    wait_until(lambda: any(i.function == "body" and i.state == "running" for i in gochan.dump()),
+               what="the go block running")
+    assert gochan.cancel(ch) is True
+    go_on_.set()
+    assert take(ch) == inspect.CORO_CLOSED
