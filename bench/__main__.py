@@ -31,6 +31,8 @@ ROOT = HERE.parent
 TARGETS = [
     ("W1 >= 1.5x gevent Channel", "w1", "rate", "gevent_channel", ">=", 1.5),
     ("W1 >= 0.6x raw-greenlet floor", "w1", "rate", "raw_greenlet", ">=", 0.6),
+    ("W1-naive >= 0.9x W1", "w1_naive", "rate", ("gochan", "w1"), ">=", 0.9),
+    ("W2-naive >= 0.9x W2", "w2_naive", "rate", ("gochan", "w2"), ">=", 0.9),
     ("W2 >= 1.5x asyncio", "w2", "rate", "asyncio", ">=", 1.5),
     ("W3 RSS/parked <= 1.1x raw-greenlet floor", "w3", "rss_per_task", "raw_greenlet", "<=", 1.1),
     ("W4 n=1000 time <= 1.25x raw-greenlet alts", "w4_1000", "ms", "raw_greenlet", "<=", 1.25),
@@ -38,6 +40,9 @@ TARGETS = [
     ("W6 >= 2x queue.Queue", "w6", "rate", "threads", ">=", 2.0),
     ("W8 cross-hub buf >= 1x queue.Queue", "w8_tput", "rate", "threads", ">=", 1.0),
     ("W8 cross-hub ping-pong >= 1x queue.Queue", "w8_pingpong", "rate", "threads", ">=", 1.0),
+    ("W9 echo >= 1x gevent StreamServer", "w9_echo", "rate", "gevent_queue", ">=", 1.0),
+    ("W9 echo >= 1.5x asyncio streams", "w9_echo", "rate", "asyncio", ">=", 1.5),
+    ("W9 idle RSS/conn <= gevent StreamServer", "w9_idle", "rss_per_conn", "gevent_queue", "<=", 1.0),
     ("W10 asyncio<->go ping-pong >= 2x janus", "w10_pingpong", "rate", "threads", ">=", 2.0),
     ("W10 await_ >= 1.5x run_coroutine_threadsafe from a thread", "w10_await", "rate", "threads", ">=", 1.5),
 ]

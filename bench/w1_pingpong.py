@@ -35,6 +35,29 @@ def gochan(n):
     return _result(n, take(go(driver)))
 
 
+def gochan_naive(n):
+    """W1-naive: both sides spawned from the main thread, as a user writes it first (issue #15)."""
+    from gochan import chan, go, put, take
+
+    def ping(a, b):
+        t0 = now()
+        for i in range(n):
+            put(a, i)
+            take(b)
+        return now() - t0
+
+    def pong(a, b):
+        for _ in range(n):
+            put(b, take(a))
+
+    a, b = chan(), chan()
+    p = go(ping, a, b)
+    q = go(pong, a, b)
+    dt = take(p)
+    take(q)
+    return _result(n, dt)
+
+
 def raw_greenlet(n):
     from . import rawhub
 
@@ -160,6 +183,17 @@ WORKLOAD = Workload(
         "trio": trio,
         "threads": threads,
     },
+    n=100_000,
+    quick_n=10_000,
+)
+
+WORKLOAD_NAIVE = Workload(
+    wid="w1_naive",
+    title="W1-naive ping-pong, both go blocks spawned from the main thread",
+    metrics=[Metric("rate", "W1-naive ping-pong (round trips/s)", "/s", True)],
+    contestants={"gochan": gochan_naive},
+    not_applicable={c: "placement is gochan's: peers run one loop" for c in (
+        "raw_greenlet", "gevent_channel", "gevent_queue", "asyncio", "trio", "threads")},
     n=100_000,
     quick_n=10_000,
 )

@@ -34,6 +34,28 @@ def gochan(n):
     return _result(n, take(go(driver)))
 
 
+def gochan_naive(n):
+    """W2-naive: producer and consumer both spawned from the main thread (issue #15)."""
+    from gochan import chan, go, put, take
+
+    def producer(c):
+        for i in range(n):
+            put(c, i)
+
+    def consumer(c):
+        t0 = now()
+        for _ in range(n):
+            take(c)
+        return now() - t0
+
+    c = chan(CAP)
+    q = go(consumer, c)
+    p = go(producer, c)
+    dt = take(q)
+    take(p)
+    return _result(n, dt)
+
+
 def raw_greenlet(n):
     from . import rawhub
 
@@ -144,6 +166,17 @@ WORKLOAD = Workload(
         "threads": threads,
     },
     not_applicable={"gevent_channel": "gevent Channel has no buffer"},
+    n=1_000_000,
+    quick_n=100_000,
+)
+
+WORKLOAD_NAIVE = Workload(
+    wid="w2_naive",
+    title="W2-naive buffered throughput, both go blocks spawned from the main thread",
+    metrics=[Metric("rate", "W2-naive buffered 1024 (items/s)", "/s", True)],
+    contestants={"gochan": gochan_naive},
+    not_applicable={c: "placement is gochan's: peers run one loop" for c in (
+        "raw_greenlet", "gevent_channel", "gevent_queue", "asyncio", "trio", "threads")},
     n=1_000_000,
     quick_n=100_000,
 )

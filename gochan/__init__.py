@@ -31,6 +31,7 @@ from .pipes import (
 )
 from .process import go, go_fn, thread
 from .pubsub import Pub, pub, sub, unsub, unsub_all
+from .readiness import readable, writable
 from .runtime import shutdown
 from .scope import Scope, scope
 from .timers import sleep, timeout
@@ -41,6 +42,7 @@ __all__ = [
     "is_unblocking_buffer", "close", "stats",
     "take", "put", "alts", "alt", "offer", "poll", "put_async", "take_async", "DEFAULT", "NOTHING",
     "go", "go_fn", "thread", "timeout", "sleep", "shutdown", "cancel", "Cancelled", "scope", "Scope",
+    "readable", "writable",
     "TooManyPendingError", "set_exception_handler", "set_blocking_threshold", "dump", "GoBlockInfo", "xf",
     "pipe", "pipeline", "pipeline_blocking", "pipeline_async", "onto_chan", "onto_chan_thread",
     "to_chan", "merge", "into", "reduce", "transduce", "split", "take_n",

@@ -32,7 +32,7 @@ class GoBlockInfo:
 
     `kind` is "go" or "thread"; `hub` the go block's hub index (None for a
     thread); `state` "parked", "runnable", "running" or "not started" (a go
-    block) or "blocked" (a thread); `op` "take", "put", "alts", "sleep",
+    block) or "blocked" (a thread); `op` "take", "put", "alts", "sleep", "io",
     "await" (`aio.await_`, its port the awaited operation) or "" when not
     waiting; `ports` every channel or port it waits on; `location` the
     file:line of the innermost frame outside gochan's runtime.

@@ -13,7 +13,8 @@ one coalesced wake-up, for the others. A parking go block switches straight
 to the next runnable one (half the switches), and returns to the loop every
 BUDGET switches; new go blocks start only from the loop, so their C stacks
 never nest. Go blocks woken by timeouts take turns in a lane of their own.
-An idle hub sleeps on a lock until the earliest hook deadline. DESIGN.md
+An idle hub sleeps on a lock until the earliest hook deadline, or, once a
+go block on it has waited for I/O, in the poller's selector (`set_idle_wait`). DESIGN.md
 has the measurements and the rejected alternatives.
 """
 from __future__ import annotations
@@ -30,7 +31,7 @@ from . import procs
 from .errors import Cancelled, report_exception
 from .procs import DONE, EXTERNAL, NEW, RUNNING, Proc, cancelled_error, consume
 
-__all__ = ["GoTask", "Hub", "Spawn", "HubCall", "current_go", "current_hub", "go_frames", "IDLE"]
+__all__ = ["GoTask", "Hub", "Spawn", "HubCall", "RAISE", "raise_in", "current_go", "current_hub", "go_frames", "IDLE"]
 
 #: Direct go-to-go switches before a parking go block yields to its hub loop.
 BUDGET = 64
@@ -53,13 +54,15 @@ class Spawn(Proc):
     `chan` is its result channel (anything with `deliver_result(value)`), or
     None; `hub` the hub it was scheduled on. The go block starts as a `GoTask`
     on that hub's thread, which then drops `fn`, `args`, `kwargs` and `ctx`
-    (the result channel keeps this record for `cancel(ch)`).
+    (the result channel keeps this record for `cancel(ch)`). `pinned`: placed
+    on its hub explicitly (`go_on`); else placement may move it to another hub
+    while it has not started (runtime.py, `Runtime.mark_stalled`).
     """
 
-    __slots__ = ("fn", "args", "kwargs", "ctx", "chan", "hub", "task")
+    __slots__ = ("fn", "args", "kwargs", "ctx", "chan", "hub", "task", "pinned")
 
     def __init__(self, fn: Callable[..., Any], args: Tuple[Any, ...], kwargs: Dict[str, Any],
-                 ctx: contextvars.Context, chan: Any, scope: Any = None) -> None:
+                 ctx: contextvars.Context, chan: Any, scope: Any = None, pinned: bool = False) -> None:
         self.state = NEW
         self.tag: Any = None
         self.scope = scope
@@ -70,6 +73,7 @@ class Spawn(Proc):
         self.chan = chan
         self.hub: Optional["Hub"] = None
         self.task: Optional["GoTask"] = None
+        self.pinned = pinned
 
     def cancel(self, tag: Any = EXTERNAL) -> bool:
         """Cancel this go block (see `gochan.cancel`): False if it had finished. From any thread."""
@@ -111,7 +115,7 @@ class _CancelCall:
         waiting = task.waiting
         if waiting is None or task.op is IDLE or not waiting.withdraw(task):
             return
-        task.throw(cancelled_error(consume(rec) or EXTERNAL))
+        raise_in(task, cancelled_error(consume(rec) or EXTERNAL))
 
 
 class HubCall:
@@ -137,7 +141,22 @@ class _Throw(HubCall):
 
     def run(self) -> None:
         if not self.task.dead:
-            self.task.throw(self.exc)
+            raise_in(self.task, self.exc)
+
+
+#: The resume value that makes `GoTask.park` raise the exception in its hub's `raising`.
+RAISE: Any = object()
+
+
+def raise_in(task: "GoTask", exc: BaseException) -> None:
+    """Resume parked `task` (from its hub's loop) by raising `exc` where it parked.
+
+    Why not `greenlet.throw`: greenlet unwinds a throw with a C++ exception,
+    which callgrind counted at ~35k instructions (~10 us) per cancelled go
+    block; an identity check of the resume value in `park` costs a few.
+    """
+    task.hub.raising = exc
+    task.switch(RAISE)
 
 
 class GoTask(greenlet):
@@ -198,11 +217,18 @@ class GoTask(greenlet):
             if runq and hub.budget and runq[0][0].__class__ is GoTask:
                 hub.budget -= 1
                 target, value = runq.popleft()
-                return target.switch(value)
-            # Go blocks that have not started yet start from the hub loop (see
-            # Hub._run_spawn): a greenlet's stack begins where it is first
-            # switched to, so starting one from here would stack it on this one.
-            return hub.glet.switch()  # type: ignore[union-attr]
+                r = target.switch(value)
+                if r is not RAISE:
+                    return r
+            else:
+                # Go blocks that have not started yet start from the hub loop (see
+                # Hub._run_spawn): a greenlet's stack begins where it is first
+                # switched to, so starting one from here would stack it on this one.
+                r = hub.glet.switch()  # type: ignore[union-attr]
+                if r is not RAISE:
+                    return r
+            exc, hub.raising = hub.raising, None  # raise_in() resumed us
+            raise exc
         finally:
             self.op = None
             self.waiting = None
@@ -327,7 +353,7 @@ class Hub:
     __slots__ = ("index", "runq", "timerq", "timer_turns", "starting", "poked", "inbox", "inbox_lock",
                  "wake_lock", "sleeping", "budget", "ident", "glet", "hooks", "hooks_lock", "passes",
                  "free", "stopping", "halting", "halted", "stopped", "started", "thread", "services",
-                 "on_wake", "name")
+                 "on_wake", "name", "raising", "idle_wait", "waker")
 
     def __init__(self, index: int, name: str = "gochan-hub") -> None:
         self.index = index
@@ -354,6 +380,9 @@ class Hub:
         self.services: Dict[Any, Any] = {}
         #: Called (on the hub's thread) each time the hub wakes from sleep; the watchdog's signal.
         self.on_wake: Optional[Callable[[], None]] = None
+        #: The pluggable idle wait (see `set_idle_wait`): None sleeps on `wake_lock`.
+        self.idle_wait: Optional[Callable[[Optional[float]], None]] = None
+        self.waker: Optional[Callable[[], None]] = None
         self.passes = 0
         self.stopping = False  # `stop()`: end every go block, then end the thread
         self.halting = False  # interpreter exit: park the thread for good (see `_halt`)
@@ -361,6 +390,7 @@ class Hub:
         self.stopped = threading.Event()
         self.started = threading.Event()
         self.free: List[GoTask] = []  # finished go blocks' greenlets, ready for reuse
+        self.raising: Any = None  # the exception `raise_in` hands to the go block it resumes
         self.thread = threading.Thread(target=self._main, name=self.name, daemon=True)
 
     # ------------------------------------------------------------ the API
@@ -378,6 +408,20 @@ class Hub:
             self.hooks = self.hooks + (hook,)
         self.poke()
 
+    def set_idle_wait(self, wait: Callable[[Optional[float]], None], wake: Callable[[], None]) -> None:
+        """Replace how this hub sleeps when it has nothing to run (the I/O poller does, see poller.py).
+
+        `wait(delay)` blocks at most `delay` seconds (None: until woken) and
+        may return early for any reason (it runs on the hub's thread, outside
+        every go block, and may queue wakes); `wake()`, from any thread, makes
+        a `wait` in progress, or the next one, return soon. It is called at
+        most once per sleep (the `sleeping` flag coalesces posts). Only on the
+        hub's own thread, which is then not asleep: no sleep straddles the change.
+        """
+        with self.inbox_lock:
+            self.idle_wait = wait
+            self.waker = wake
+
     def post(self, target: Any, value: Any) -> None:
         """Queue `target` to run with `value`, from any thread; wakes the hub if it sleeps."""
         lock = self.inbox_lock
@@ -387,8 +431,12 @@ class Hub:
             lock.release()
             return
         self.sleeping = False
+        waker = self.waker  # read under the lock: the sleep it ends used this one
         lock.release()
-        self.wake_lock.release()
+        if waker is None:
+            self.wake_lock.release()
+        else:
+            waker()
 
     def call(self, fn: Callable[[], Any]) -> None:
         """Run `fn()` on this hub's loop, outside every go block, soon; from any thread."""
@@ -416,8 +464,12 @@ class Hub:
             lock.release()
             return
         self.sleeping = False
+        waker = self.waker
         lock.release()
-        self.wake_lock.release()
+        if waker is None:
+            self.wake_lock.release()
+        else:
+            waker()
 
     def schedule(self, sp: Spawn) -> None:
         """Queue a go block to start, from whichever thread we are on."""
@@ -558,7 +610,7 @@ class Hub:
             if waiting is not None:
                 waiting.withdraw(task)  # if it completed meanwhile, its wake went with the queues above
             try:
-                task.throw(Cancelled())
+                raise_in(task, Cancelled())
             except BaseException as exc:
                 report_exception(exc)
         free, self.free = self.free, []
@@ -601,16 +653,24 @@ class Hub:
                 self.poked = False
                 return
             self.sleeping = True
-        if delay is None:
-            got = self.wake_lock.acquire()
-        else:
-            got = self.wake_lock.acquire(timeout=max(delay, 0.0))
-        if not got:
+            idle_wait = self.idle_wait
+        if idle_wait is not None:
+            # The plugged-in wait (the I/O poller): a waker's signal that lands
+            # after it returned only makes a later wait return early.
+            idle_wait(delay)
             with self.inbox_lock:
-                woken = not self.sleeping  # a poster cleared the flag and will release the lock
                 self.sleeping = False
-            if woken:
-                self.wake_lock.acquire()
+        else:
+            if delay is None:
+                got = self.wake_lock.acquire()
+            else:
+                got = self.wake_lock.acquire(timeout=max(delay, 0.0))
+            if not got:
+                with self.inbox_lock:
+                    woken = not self.sleeping  # a poster cleared the flag and will release the lock
+                    self.sleeping = False
+                if woken:
+                    self.wake_lock.acquire()
         on_wake = self.on_wake
         if on_wake is not None:
             on_wake()

@@ -36,6 +36,11 @@ def _bad_chan(fname: str, c: Any) -> TypeError:
     return TypeError(f"{fname}: c must be a Chan, got {c!r}")
 
 
+def _is_port(op: Any) -> bool:
+    """True for a port that is not a channel (protocols.Port: readiness ports), which take and alts accept."""
+    return callable(getattr(op, "take_with", None)) and callable(getattr(op, "takeable_hint", None))
+
+
 # take and put inline suspend.suspend's go-block half: they are the W1/W2 hot
 # path. Through suspend() (a call, a bound method, *args, getcurrent again)
 # callgrind counted 39.2k instructions per W1 round trip against 29.4k, and
@@ -48,7 +53,11 @@ def take(c: "Chan[T]") -> Optional[T]:
     """
     g = getcurrent()
     if c.__class__ is not Chan and not isinstance(c, Chan):
-        raise _bad_chan("take", c)
+        if not _is_port(c):
+            raise TypeError(f"take: c must be a Chan or a port (readable/writable), got {c!r}")
+        # A port may name the operation it parks in (readiness ports: IO, which the reaper
+        # leaves alone: an fd can wake the go block whoever else holds the port).
+        return suspend(getattr(c, "park_op", TAKE), c, c.take_with)  # suspend checks for a cancel request
     if any_pending:  # some process has a cancel request: is it this one?
         check()
     if g.__class__ is GoTask:
@@ -176,11 +185,15 @@ def _parse_op(op: Any, index: int, fname: str, arg: str = "ops") -> Tuple[Chan[A
     """(channel, value) for a put op, (channel, NOTHING) for a take op."""
     if op.__class__ is Chan or isinstance(op, Chan):
         return op, NOTHING
-    if isinstance(op, (tuple, list)) and len(op) == 2 and isinstance(op[0], Chan):
-        if op[1] is None:
-            raise ValueError(f"{fname}: {arg}[{index}] puts None, which is not allowed")
-        return op[0], op[1]
-    raise TypeError(f"{fname}: {arg}[{index}] must be a Chan (take) or a (Chan, value) pair (put), got {op!r}")
+    if isinstance(op, (tuple, list)):
+        if len(op) == 2 and isinstance(op[0], Chan):
+            if op[1] is None:
+                raise ValueError(f"{fname}: {arg}[{index}] puts None, which is not allowed")
+            return op[0], op[1]
+    elif _is_port(op):
+        return op, NOTHING
+    raise TypeError(f"{fname}: {arg}[{index}] must be a Chan or a port (take) or a (Chan, value) pair (put), "
+                    f"got {op!r}")
 
 
 def _alts(ops: Sequence[Any], priority: bool, default: Any, fname: str, arg: str = "ops") -> Tuple[Any, Any, int]:

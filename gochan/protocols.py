@@ -11,7 +11,7 @@ from __future__ import annotations
 
 from typing import Any, Optional, Protocol, Sequence, runtime_checkable
 
-__all__ = ["PENDING", "NOT_READY", "Sentinel", "TAKE", "PUT", "ALTS", "SLEEP", "AWAIT",
+__all__ = ["PENDING", "NOT_READY", "Sentinel", "TAKE", "PUT", "ALTS", "SLEEP", "IO", "AWAIT",
            "CommitFlag", "Waiter", "Port", "Buffer", "Withdrawable"]
 
 
@@ -37,6 +37,7 @@ TAKE = "take"
 PUT = "put"
 ALTS = "alts"
 SLEEP = "sleep"  # a take on a timeout: never reaped, always woken
+IO = "io"  # a wait for an fd to be ready (gochan.net's calls): never reaped
 AWAIT = "await"  # aio.await_: an awaitable running on an asyncio loop; never reaped
 
 
@@ -77,14 +78,16 @@ class Withdrawable(Protocol):
 
 
 class Port(Protocol):
-    """What `take` and `alts` can wait on: a channel today; a timeout is a channel, and the
-    I/O poller's readiness ports will be ports too.
+    """What `take` and `alts` can wait on: a channel (a timeout is a channel), or a readiness
+    port of the I/O poller (readiness.py).
 
     `take_with(waiter)` completes now (the value) or queues `waiter` and
     returns PENDING; with `blockable=False` it returns NOT_READY instead of
     queueing. `withdraw` takes a queued waiter back. `takeable_hint()` is an
     unlocked, possibly stale "something to take" that alts uses to skip
-    plainly empty ports.
+    plainly empty ports. A port may have a `park_op` attribute: the
+    operation `take` records while parked on it (default TAKE; readiness
+    ports say IO, which the reaper leaves alone).
     """
 
     def take_with(self, waiter: Waiter, blockable: bool = True) -> Any: ...

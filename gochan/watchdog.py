@@ -14,6 +14,12 @@ were). The stack of the hub's thread is logged to the `gochan` logger as a
 warning, once per stall. While every hub sleeps the watchdog rests.
 Threshold: `GOCHAN_BLOCKING_MS` (default 1000; 0 disables) or
 `set_blocking_threshold(ms)`.
+
+The same samples drive placement (runtime.py) wherever there is more than
+one hub, reports on or off: every STALL_MS / 2 while a hub is awake, a hub
+awake, inside a go block and in the same pass for STALL_MS is marked stalled
+with `Runtime.mark_stalled`, which moves its unstarted go blocks; the mark
+is cleared when its pass count moves or it sleeps.
 """
 from __future__ import annotations
 
@@ -26,7 +32,7 @@ from typing import Callable, Dict, List, Optional, Tuple
 
 from .errors import logger
 from .hub import Hub, go_frames
-from .runtime import Runtime, on_start, peek_runtime
+from .runtime import STALL_MS, Runtime, on_start, peek_runtime
 
 __all__ = ["set_blocking_threshold", "Watchdog"]
 
@@ -49,10 +55,17 @@ def _cpu_clock(hub: Hub) -> Optional[int]:
 class Watchdog:
     """Samples one runtime's hubs; see the module docstring."""
 
-    def __init__(self, hubs: List[Hub], threshold_ms: float, report: Optional[Report] = None) -> None:
+    def __init__(self, hubs: List[Hub], threshold_ms: float, report: Optional[Report] = None,
+                 runtime: Optional[Runtime] = None) -> None:
         self.hubs = hubs
-        self.threshold = threshold_ms / 1000.0
+        self.threshold = threshold_ms / 1000.0  # 0: no reports, only placement's samples
         self.report = report or _log
+        # Placement's signal (runtime.py): only where there is another hub to go to.
+        self.runtime = runtime if runtime is not None and len(hubs) > 1 and not runtime.spread else None
+        periods = [self.threshold / 2] if self.threshold else []
+        if self.runtime is not None:
+            periods.append(STALL_MS / 1000.0 / 2)
+        self.period = min(periods) if periods else DEFAULT_MS / 1000.0
         self.activity = threading.Event()
         self.stopping = threading.Event()
         self.resting = False
@@ -83,10 +96,16 @@ class Watchdog:
         first: Dict[int, Tuple[int, float, float, float]] = {}
         reported: Dict[int, int] = {}  # hub index -> the passes value already reported
         clocks = {h.index: _cpu_clock(h) for h in self.hubs}
-        period = self.threshold / 2
+        period = self.period
         hubs = self.hubs
+        rt = self.runtime
+        stall = STALL_MS / 1000.0
         while not self.stopped:
             if all(h.sleeping for h in hubs):
+                if rt is not None:
+                    for h in hubs:
+                        if rt.stalled[h.index] >= 0:
+                            rt.mark_stalled(h, -1)
                 self.activity.clear()
                 self.resting = True
                 if all(h.sleeping for h in hubs):  # re-check: a hub may have woken meanwhile
@@ -107,8 +126,18 @@ class Watchdog:
                 seen = first.get(h.index)
                 if h.sleeping or h.stopping or seen is None or seen[0] != passes:
                     first[h.index] = (passes, now, cpu, proc)
+                    if rt is not None and rt.stalled[h.index] >= 0:
+                        rt.mark_stalled(h, -1)
                     continue
                 wall = now - seen[1]
+                if rt is not None and wall >= stall:
+                    # Not back to its loop: running one go block, if it can run at all. A hub
+                    # merely waiting for the GIL counts too, for placement: its queued go blocks
+                    # do not run either, and a misplaced one costs locality, not correctness.
+                    if go_frames(sys._current_frames().get(h.ident or -1)) is not None:
+                        rt.mark_stalled(h, passes)
+                if not self.threshold:
+                    continue
                 hub_cpu = cpu - seen[2]
                 others = (proc - seen[3]) - hub_cpu
                 hogging = clock is not None and hub_cpu >= self.threshold
@@ -161,7 +190,8 @@ def _apply(rt: Runtime) -> None:
     ms, report = _configured()
     with rt.lock:
         old = rt.services.pop(Watchdog, None)
-        dog = Watchdog(rt.hubs, float(ms), report) if ms else None
+        placing = len(rt.hubs) > 1 and not rt.spread
+        dog = Watchdog(rt.hubs, float(ms or 0), report, rt) if ms or placing else None
         if dog is not None:
             rt.services[Watchdog] = dog
     if old is not None:

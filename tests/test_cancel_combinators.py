@@ -34,7 +34,7 @@ def test_cancelling_a_pipeline_stops_all_of_it_and_closes_to(kind: str) -> None:
     assert offer(frm, 99) is None  # nobody consumes `frm` any more
 
 
-@pytest.mark.timeout(30)
+@pytest.mark.timeout(40)
 def test_shutdown_closes_the_outputs_of_pipe_merge_and_mult_taps() -> None:
     src, to = chan(), chan()
     pipe(src, to)
@@ -45,5 +45,7 @@ def test_shutdown_closes_the_outputs_of_pipe_merge_and_mult_taps() -> None:
     tap(mult(msrc), t)
     put(msrc, "v")  # the mult's loop is now parked on delivering to the tap
     wait_until(lambda: pending_of(t)[0] == 1, what="the mult parked on its tap")
-    assert gochan.shutdown(timeout_ms=5000) is True
-    assert stats(to).closed and stats(merged).closed and stats(t).closed
+    assert gochan.shutdown(timeout_ms=20_000) is True
+    assert stats(to).closed, "pipe"
+    assert stats(merged).closed, "merge"
+    assert stats(t).closed, "mult's tap"

@@ -44,6 +44,26 @@ def test_readme_example_runs() -> None:
 
 
 @pytest.mark.timeout(60)
+def test_echo_server_self_test() -> None:
+    r = _run(["examples/echo_server.py", "--port", "0", "--self-test", "100"])
+    assert r.returncode == 0, r.stderr
+    assert re.search(r"100 clients: 1000/1000 lines echoed in \d+ ms", r.stdout), r.stdout
+
+
+@pytest.mark.timeout(60)
+def test_chat_server_200_clients_constant_threads() -> None:
+    def run(n: int) -> int:
+        r = _run(["examples/chat_server.py", "--port", "0", "--self-test", str(n)])
+        assert r.returncode == 0, r.stderr
+        m = re.search(rf"{n} clients in 4 rooms: {n} heard all {n // 4} of their room in \d+ ms, "
+                      r"(\d+) OS threads", r.stdout)
+        assert m, r.stdout
+        return int(m.group(1))
+
+    assert run(200) == run(8)  # no thread per connection
+
+
+@pytest.mark.timeout(60)
 def test_aio_bridge_runs() -> None:
     r = _run(["examples/aio_bridge.py", "--n", "30"])
     assert r.returncode == 0, r.stderr
