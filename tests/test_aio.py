@@ -762,6 +762,7 @@ def test_withdraw_of_a_parked_await_cancels_the_task_once(loop_thread: Any) -> N
 
     ch = go(body)
     wait_until(lambda: "started" in seen, what="the coroutine started")
+    wait_until(lambda: any(i.op == "await" for i in gochan.dump()), what="a go block parked in await")
     (info,) = [i for i in gochan.dump() if i.op == "await"]
     (op,) = info.ports
     assert op.withdraw(None) is True
@@ -872,7 +873,8 @@ def test_cancelling_a_go_block_in_await_cancels_the_asyncio_task(own_loop: bool,
 
     ch = go(body)
     wait_until(lambda: "started" in seen, what="the coroutine started")
-    assert [i.op for i in gochan.dump() if i.function == "body"] == ["await"]
+    wait_until(lambda: [i.op for i in gochan.dump() if i.function == "body"] == ["await"],
+               what="the go block parked in await")
     assert gochan.cancel(ch) is True
     assert take(ch) == "cleaned up"  # it caught Cancelled and returned
     wait_until(lambda: "task cancelled" in seen, what="the asyncio task cancelled")
@@ -886,7 +888,8 @@ def test_cancelling_a_thread_body_in_await_cancels_the_asyncio_task() -> None:
     slow = _slow_recording(seen)
     ch = gochan.thread(lambda: aio.await_(slow()))
     wait_until(lambda: "started" in seen, what="the coroutine started")
-    assert any(i.op == "await" and i.kind == "thread" for i in gochan.dump())
+    wait_until(lambda: any(i.op == "await" and i.kind == "thread" for i in gochan.dump()),
+               what="the thread blocked in await")
     assert gochan.cancel(ch) is True
     assert take(ch) is None
     wait_until(lambda: seen == ["started", "task cancelled"], what="the asyncio task cancelled")
