@@ -1,7 +1,7 @@
 """All workloads in table order, by id (W5, timers, is handled separately)."""
 from __future__ import annotations
 
-from . import w1_pingpong, w2_buffered, w3_spawn_park, w4_demo, w6_threads, w8_crosshub, w9_echo, w11_cancel
+from . import w1_pingpong, w2_buffered, w3_spawn_park, w4_demo, w6_threads, w8_crosshub, w9_echo, w10_aio, w11_cancel
 from .common import Workload
 
 WORKLOADS: list[Workload] = [
@@ -14,6 +14,7 @@ WORKLOADS: list[Workload] = [
     w6_threads.WORKLOAD,
     *w8_crosshub.WORKLOADS,
     *w9_echo.WORKLOADS,
+    *w10_aio.WORKLOADS,
     w11_cancel.WORKLOAD,
     w11_cancel.SCOPE_WORKLOAD,
 ]

@@ -27,7 +27,7 @@ from __future__ import annotations
 import os
 import threading
 from dataclasses import dataclass
-from typing import Any, Callable, Generic, Iterator, List, Optional, Tuple, TypeVar
+from typing import Any, AsyncIterator, Callable, Generic, Iterator, List, Optional, Tuple, TypeVar
 
 from .buffers import Buffer, FixedBuffer, PromiseBuffer, ResultBuffer
 from .errors import MAX_PENDING, TooManyPendingError, none_put_error, report_exception
@@ -523,6 +523,12 @@ class Chan(_ChanBase, Generic[T]):  # type: ignore[misc]
             if v is None:
                 return
             yield v
+
+    def __aiter__(self) -> "AsyncIterator[T]":
+        """`async for v in c:` in a coroutine on any asyncio loop: takes until closed and drained."""
+        from .aiowait import ChanIterator  # asyncio is imported only by code that uses it
+
+        return ChanIterator(self)
 
     def stats(self) -> "ChanStats":
         """A consistent snapshot of this channel (see `stats`)."""

@@ -22,7 +22,8 @@ _PKG_DIR = os.path.dirname(os.path.abspath(__file__))
 #: The runtime's own modules: frames in them are how a go block parks, not what it does.
 #: (Combinator modules such as pipes.py are go blocks' own code and are listed.)
 _RUNTIME = {os.path.join(_PKG_DIR, name) for name in (
-    "hub.py", "ops.py", "channel.py", "waiters.py", "suspend.py", "process.py", "debug.py", "timers.py")}
+    "hub.py", "ops.py", "channel.py", "waiters.py", "suspend.py", "process.py", "debug.py", "timers.py",
+    "aio.py", "aiowait.py")}
 
 
 @dataclass(frozen=True)
@@ -31,7 +32,8 @@ class GoBlockInfo:
 
     `kind` is "go" or "thread"; `hub` the go block's hub index (None for a
     thread); `state` "parked", "runnable", "running" or "not started" (a go
-    block) or "blocked" (a thread); `op` "take", "put", "alts", "io" or "" when not
+    block) or "blocked" (a thread); `op` "take", "put", "alts", "sleep", "io",
+    "await" (`aio.await_`, its port the awaited operation) or "" when not
     waiting; `ports` every channel or port it waits on; `location` the
     file:line of the innermost frame outside gochan's runtime.
     """

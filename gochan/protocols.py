@@ -11,7 +11,7 @@ from __future__ import annotations
 
 from typing import Any, Optional, Protocol, Sequence, runtime_checkable
 
-__all__ = ["PENDING", "NOT_READY", "Sentinel", "TAKE", "PUT", "ALTS", "SLEEP", "IO",
+__all__ = ["PENDING", "NOT_READY", "Sentinel", "TAKE", "PUT", "ALTS", "SLEEP", "IO", "AWAIT",
            "CommitFlag", "Waiter", "Port", "Buffer", "Withdrawable"]
 
 
@@ -38,6 +38,7 @@ PUT = "put"
 ALTS = "alts"
 SLEEP = "sleep"  # a take on a timeout: never reaped, always woken
 IO = "io"  # a wait for an fd to be ready (gochan.net's calls): never reaped
+AWAIT = "await"  # aio.await_: an awaitable running on an asyncio loop; never reaped
 
 
 class CommitFlag(Protocol):

@@ -61,3 +61,10 @@ def test_chat_server_200_clients_constant_threads() -> None:
         return int(m.group(1))
 
     assert run(200) == run(8)  # no thread per connection
+
+
+@pytest.mark.timeout(60)
+def test_aio_bridge_runs() -> None:
+    r = _run(["examples/aio_bridge.py", "--n", "30"])
+    assert r.returncode == 0, r.stderr
+    assert re.fullmatch(r"30 replies in \d+ ms, e\.g\. 'REQUEST 0'\n", r.stdout), r.stdout

@@ -50,3 +50,19 @@ try:
     pass
 except Cancelled as exc:
     assert_type(exc.scope, object)
+
+
+# gochan.aio: the same element types through coroutines and awaitables
+async def _aio_types(c: Chan[int]) -> None:
+    from gochan import aio
+
+    async def fetch() -> str:
+        return "x"
+
+    assert_type(await aio.take(c), Optional[int])
+    assert_type(await aio.put(c, 1), bool)
+    assert_type(await aio.alts([c]), Tuple[Any, Any])
+    async for v in c:
+        assert_type(v, int)
+    assert_type(aio.await_(fetch()), str)
+    assert_type(aio.spawn(fetch()), Chan[str])
