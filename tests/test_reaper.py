@@ -13,10 +13,20 @@ from typing import Any, Callable, List
 
 import pytest
 
+import gochan
 from gochan import alts, chan, close, go, put, stats, take
 from gochan.process import go_on
 from gochan.reaper import stack_credit
 from gochan.runtime import hubs
+
+
+@pytest.fixture(autouse=True, scope="module")
+def _fresh_runtime() -> None:
+    """Start this module on a fresh runtime and a collected heap: in 1 of ~5 whole-suite runs
+    (CI, 2026-12-02, after the aio tests) every reaper test here failed at once, unexplained
+    (see the session note); the reaper tests themselves passed alone every time."""
+    gochan.shutdown(timeout_ms=10_000)
+    gc.collect()
 
 
 def _collect_until(pred: Callable[[], bool], nudge: Callable[[], None], timeout: float) -> bool:
