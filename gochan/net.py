@@ -180,7 +180,27 @@ class _Abort:
 
 
 # ----------------------------------------------------------------------- Conn
-class Conn:
+class _OwnedSocket:
+    """What `Conn` and `Listener` share: a socket gochan owns, its waiters (`_w`), closing."""
+
+    sock: socket.socket
+    _w: "_Waits"
+
+    @property
+    def closed(self) -> bool:
+        return self._w.closed
+
+    def fileno(self) -> int:
+        return self._w.fd if not self._w.closed else -1
+
+    def close(self) -> None:
+        raise NotImplementedError
+
+    def __exit__(self, *exc: Any) -> None:
+        self.close()
+
+
+class Conn(_OwnedSocket):
     """A connected stream socket owned by gochan (TCP, Unix or TLS). Use from go blocks or threads.
 
     Reads go through a buffer, so a timeout never loses bytes: what a
@@ -362,13 +382,6 @@ class Conn:
                 w.wait(WRITE, deadline)
 
     # -- lifecycle
-    @property
-    def closed(self) -> bool:
-        return self._w.closed
-
-    def fileno(self) -> int:
-        return self._w.fd if not self._w.closed else -1
-
     def close(self) -> None:
         """Close (idempotent): every go block or thread waiting on this Conn gets OSError at once."""
         if self._w.close(self.sock):
@@ -376,9 +389,6 @@ class Conn:
 
     def __enter__(self) -> "Conn":
         return self
-
-    def __exit__(self, *exc: Any) -> None:
-        self.close()
 
     def __repr__(self) -> str:
         state = "closed" if self._w.closed else f"fd={self._w.fd}"
@@ -488,7 +498,7 @@ def _connect_one(sock: socket.socket, fam: int, sa: Any, deadline: Optional[floa
 
 
 # --------------------------------------------------------------------- listen
-class Listener:
+class Listener(_OwnedSocket):
     """A listening socket: `accept()`, `for conn in listener:`, `address`, `close()`, context manager."""
 
     def __init__(self, sock: socket.socket, ssl: Optional[_ssl.SSLContext] = None) -> None:
@@ -552,13 +562,6 @@ class Listener:
                 continue
             yield conn
 
-    @property
-    def closed(self) -> bool:
-        return self._w.closed
-
-    def fileno(self) -> int:
-        return self._w.fd if not self._w.closed else -1
-
     def close(self) -> None:
         """Stop listening (idempotent): every go block or thread in `accept` gets OSError at once."""
         if self._w.close(self.sock):
@@ -571,9 +574,6 @@ class Listener:
 
     def __enter__(self) -> "Listener":
         return self
-
-    def __exit__(self, *exc: Any) -> None:
-        self.close()
 
     def __repr__(self) -> str:
         return f"<Listener {self.address!r}{' closed' if self._w.closed else ''}>"
