@@ -51,8 +51,27 @@ def wait_no_loops(timeout: float = WAIT) -> None:
         left = live_loops()
         if not left:
             return
-        assert time.monotonic() < deadline, f"combinator loops still alive: {left}"
+        if time.monotonic() >= deadline:
+            raise AssertionError(f"combinator loops still alive: {left}\n{runtime_state()}")
         time.sleep(0.005)
+
+
+def runtime_state() -> str:
+    """The hubs' queues and sleep flags, and every live go block's park reason: what a lost
+    wake-up leaves behind (printed when a loop outlives its test)."""
+    from gochan.runtime import peek_runtime
+    rt = peek_runtime()
+    if rt is None:
+        return "no runtime"
+    lines = []
+    for h in rt.hubs:
+        lines.append(f"{h!r} poked={h.poked} passes={h.passes} idle_wait={h.idle_wait is not None} "
+                     f"alive={h.thread.is_alive()} locked={h.wake_lock.locked()} "
+                     f"stalled={rt.stalled[h.index]}")
+        for t in h.live_tasks():
+            w = t.waiting
+            lines.append(f"  {t!r} waiting={w!r}")
+    return "\n".join(lines)
 
 
 @pytest.fixture(autouse=True)

@@ -159,3 +159,17 @@ def reports() -> Iterator[Tuple[List[Tuple[int, float, str]], threading.Event]]:
     gochan.set_blocking_threshold(100, report)
     yield got, event
     gochan.set_blocking_threshold(None)
+
+
+@pytest.hookimpl(hookwrapper=True)
+def pytest_runtest_makereport(item: Any, call: Any) -> Iterator[None]:
+    """On a failure (a timeout included), add the hubs' state to the report: a lost wake-up
+    shows as a sleeping hub with work queued, or a go block parked on nothing that can wake it."""
+    outcome = yield
+    rep = outcome.get_result()
+    if rep.failed:
+        from combinator_support import runtime_state
+        try:
+            rep.sections.append(("gochan runtime", runtime_state()))
+        except Exception as exc:  # diagnostics must not hide the failure
+            rep.sections.append(("gochan runtime", f"unavailable: {exc!r}"))
