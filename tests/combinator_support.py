@@ -5,6 +5,7 @@ import gc
 import os
 import sys
 import time
+import traceback
 from typing import Any, Callable, List
 
 import pytest
@@ -71,6 +72,10 @@ def runtime_state() -> str:
         for t in h.live_tasks():
             w = t.waiting
             lines.append(f"  {t!r} waiting={w!r}")
+        frame = sys._current_frames().get(h.ident or -1)
+        if frame is not None:
+            lines.append("  its thread's stack, innermost last:")
+            lines.extend("    " + ln for ln in "".join(traceback.format_stack(frame)).splitlines())
     return "\n".join(lines)
 
 
