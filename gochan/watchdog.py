@@ -10,7 +10,12 @@ to its loop (`Hub.passes` unchanged; go-to-go switches return to it every
   idle (a blocking call: the hub was not waiting for the GIL).
 A hub that merely waited for the GIL, because other threads computed, is
 never blamed (with 64 busy threads, go blocks that park every millisecond
-were). The stack of the hub's thread is logged to the `gochan` logger as a
+were); nor is one whose process was preempted meanwhile (more than one
+involuntary context switch per INVOLUNTARY_S of the window): a machine
+oversubscribed by other processes also starves a hub of the GIL, with
+little CPU for anyone in this process (measured: an idle process counts
+0 such switches per 50 ms even on a loaded machine; 32 spinning threads,
+50 to 300). The stack of the hub's thread is logged to the `gochan` logger as a
 warning, once per stall. While every hub sleeps the watchdog rests.
 Threshold: `GOCHAN_BLOCKING_MS` (default 1000; 0 disables) or
 `set_blocking_threshold(ms)`.
@@ -30,6 +35,11 @@ import time
 import traceback
 from typing import Callable, Dict, List, Optional, Tuple
 
+try:
+    import resource
+except ImportError:  # pragma: no cover - not POSIX
+    resource = None  # type: ignore[assignment]
+
 from .errors import logger
 from .hub import Hub, go_frames
 from .runtime import STALL_MS, Runtime, on_start, peek_runtime
@@ -40,8 +50,18 @@ DEFAULT_MS = 1000.0
 #: Above this share of one core used by other threads over the window, a hub that
 #: did not run may have been waiting for the GIL: wall time alone does not blame it.
 BUSY_SHARE = 0.5
+#: More than one involuntary context switch of this process per this many seconds of the
+#: window: the machine preempted it, so a hub that did not run may have been starved.
+INVOLUNTARY_S = 0.010
 
 Report = Callable[[int, float, str], None]
+
+
+def _involuntary_switches() -> int:
+    """This process's involuntary context switches so far (0 where getrusage is missing)."""
+    if resource is None:  # pragma: no cover - not POSIX
+        return 0
+    return resource.getrusage(resource.RUSAGE_SELF).ru_nivcsw
 
 
 def _cpu_clock(hub: Hub) -> Optional[int]:
@@ -92,8 +112,9 @@ class Watchdog:
             self.activity.set()
 
     def _run(self) -> None:
-        # hub index -> (passes, wall, hub cpu, process cpu) when that pass count was first seen
-        first: Dict[int, Tuple[int, float, float, float]] = {}
+        # hub index -> (passes, wall, hub cpu, process cpu, involuntary switches) when that pass
+        # count was first seen
+        first: Dict[int, Tuple[int, float, float, float, int]] = {}
         reported: Dict[int, int] = {}  # hub index -> the passes value already reported
         clocks = {h.index: _cpu_clock(h) for h in self.hubs}
         period = self.period
@@ -119,13 +140,14 @@ class Watchdog:
                 return
             now = time.monotonic()
             proc = time.process_time()
+            preempted = _involuntary_switches() if self.threshold else 0
             for h in hubs:
                 clock = clocks[h.index]
                 cpu = time.clock_gettime(clock) if clock is not None else 0.0
                 passes = h.passes
                 seen = first.get(h.index)
                 if h.sleeping or h.stopping or seen is None or seen[0] != passes:
-                    first[h.index] = (passes, now, cpu, proc)
+                    first[h.index] = (passes, now, cpu, proc, preempted)
                     if rt is not None and rt.stalled[h.index] >= 0:
                         rt.mark_stalled(h, -1)
                     continue
@@ -141,7 +163,8 @@ class Watchdog:
                 hub_cpu = cpu - seen[2]
                 others = (proc - seen[3]) - hub_cpu
                 hogging = clock is not None and hub_cpu >= self.threshold
-                blocked = wall >= self.threshold and others < BUSY_SHARE * wall
+                blocked = (wall >= self.threshold and others < BUSY_SHARE * wall
+                           and preempted - seen[4] <= wall / INVOLUNTARY_S)
                 if (hogging or blocked) and reported.get(h.index) != passes:
                     frame = sys._current_frames().get(h.ident or -1)
                     if go_frames(frame) is None:

@@ -341,3 +341,21 @@ def test_thread_called_from_a_go_block_does_not_wait_for_the_os_thread_to_start(
     line = [ln for ln in r.stdout.splitlines() if ln.startswith("MEDIAN_MS")][0]
     median_ms = float(line.split()[1])
     assert median_ms < 0.5, f"thread() from a go block took {line} (it waits for the OS thread to start)"
+
+
+@pytest.mark.timeout(20)
+def test_a_go_block_in_time_sleep_is_not_blamed_while_the_process_is_being_preempted(reports, monkeypatch) -> None:
+    """A machine oversubscribed by other processes starves hubs of the GIL with little CPU for
+    anyone here: the detector then sees many involuntary context switches and blames nobody on
+    wall time alone. (Simulated: the counter it reads climbs by 1,000 per read.)"""
+    import itertools
+
+    from gochan import watchdog
+    counter = itertools.count(0, 1000)
+    monkeypatch.setattr(watchdog, "_involuntary_switches", lambda: next(counter))
+    got, event = reports
+    take(go(time.sleep, 0.4))
+    assert got == []
+    monkeypatch.undo()  # the same stall, with the real counter of an otherwise idle process: blamed
+    take(go(time.sleep, 0.4))
+    assert event.wait(5) and got[0][1] >= 0.1
