@@ -105,8 +105,8 @@ def _hub_infos(hub: Hub, current: Dict[int, Any]) -> List[GoBlockInfo]:
 
 def _task_info(hub: Hub, g: GoTask, runnable: Set[int], current: Dict[int, Any]) -> Optional[GoBlockInfo]:
     op, waiting, fn = g.op, g.waiting, g.fn
-    if op == IDLE:
-        return None
+    if op == IDLE or (op is None and fn is None):
+        return None  # between go blocks: idle, or its go block has returned (on its way to idle)
     if op is None:
         state = "running"
         frames = go_frames(current.get(hub.ident or -1)) or []

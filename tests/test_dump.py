@@ -264,3 +264,25 @@ def test_the_printed_dump_shows_the_channel_name() -> None:
     assert "waits_for_jobs" in text and "jobs" in text.replace("waits_for_jobs", "")
     put(c, 1)
     assert take(done) == 1
+
+
+@pytest.mark.timeout(10)
+def test_a_go_block_that_has_returned_is_not_listed_while_its_result_is_delivered() -> None:
+    """Between its function returning and its greenlet going idle, a go block delivers its
+    result (and tells its scope): whoever that wakes may dump at once, and must not see it."""
+    from gochan.runtime import current_runtime
+
+    seen: list = []
+    done = threading.Event()
+
+    class Result:
+        def deliver_result(self, value: object) -> None:  # runs in the go block's `finish`
+            seen.append([(i.function, i.state) for i in gochan.dump()])
+            done.set()
+
+    def body() -> str:
+        return "returned"
+
+    current_runtime().spawn(body, (), None, Result())
+    assert done.wait(5)
+    assert [f for f, s in seen[0] if s == "running" and f in ("body", "None", "")] == [], seen
