@@ -302,6 +302,9 @@ def _go_loop() -> None:
             return
         free.append(self)
         rec = self.park(IDLE, None)  # resumed with the next go block's Spawn
+        while rec.__class__ is not Spawn:  # a stale wake: a gochan bug, which must not lose the next go block
+            hub.internal_error(RuntimeError(f"an idle go block greenlet was resumed with {rec!r}"))
+            rec = self.park(IDLE, None)
 
 
 def finish(rec: Any, result: Any, error: Optional[BaseException]) -> None:
@@ -367,7 +370,7 @@ class Hub:
     __slots__ = ("index", "runq", "timerq", "timer_turns", "starting", "poked", "inbox", "inbox_lock",
                  "wake_lock", "sleeping", "budget", "ident", "glet", "hooks", "hooks_lock", "passes",
                  "free", "stopping", "halting", "halted", "stopped", "started", "thread", "services",
-                 "on_wake", "name", "raising", "idle_wait", "waker")
+                 "on_wake", "name", "raising", "idle_wait", "waker", "errors")
 
     def __init__(self, index: int, name: str = "gochan-hub") -> None:
         self.index = index
@@ -405,6 +408,9 @@ class Hub:
         self.started = threading.Event()
         self.free: List[GoTask] = []  # finished go blocks' greenlets, ready for reuse
         self.raising: Any = None  # the exception `raise_in` hands to the go block it resumes
+        #: The last few errors of gochan's own (bugs: an exception in the hub loop, a stale wake),
+        #: as "ExcType: message" strings, for diagnostics; each is also reported.
+        self.errors: List[str] = []
         self.thread = threading.Thread(target=self._main, name=self.name, daemon=True)
 
     # ------------------------------------------------------------ the API
@@ -532,6 +538,13 @@ class Hub:
                 continue
         return []
 
+    def internal_error(self, exc: BaseException) -> None:
+        """Record and report an error of gochan's own on this hub (see `errors`)."""
+        errors = self.errors
+        errors.append(f"{type(exc).__name__}: {exc}")
+        del errors[:-10]
+        report_exception(exc)
+
     def stop(self) -> None:
         """Ask the hub to end every go block (GreenletExit where each is parked) and its thread."""
         self.stopping = True
@@ -548,7 +561,7 @@ class Hub:
                 try:
                     self._loop()
                 except BaseException as exc:  # a bug in gochan itself; keep the hub alive
-                    report_exception(exc)
+                    self.internal_error(exc)
             self._end_all()
         finally:
             _local.hub = None
@@ -655,11 +668,14 @@ class Hub:
             finish(sp, None, None)
             return
         free = self.free
-        if free:
-            free.pop().switch(sp)
-        else:
-            self.starting = sp  # not a switch argument: greenlet would keep that for good
-            GoTask(self).switch()
+        while free:
+            task = free.pop()
+            if not task.dead:  # (one that died idle, by a gochan bug, would drop the go block)
+                task.switch(sp)
+                return
+            self.internal_error(RuntimeError(f"an idle go block greenlet had died: {task!r}"))
+        self.starting = sp  # not a switch argument: greenlet would keep that for good
+        GoTask(self).switch()
 
     def _sleep(self, delay: Optional[float]) -> None:
         with self.inbox_lock:

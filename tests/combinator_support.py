@@ -68,7 +68,7 @@ def runtime_state() -> str:
     for h in rt.hubs:
         lines.append(f"{h!r} poked={h.poked} passes={h.passes} idle_wait={h.idle_wait is not None} "
                      f"alive={h.thread.is_alive()} locked={h.wake_lock.locked()} "
-                     f"stalled={rt.stalled[h.index]}")
+                     f"stalled={rt.stalled[h.index]} internal errors={h.errors}")
         for t in h.live_tasks():
             w = t.waiting
             lines.append(f"  {t!r} waiting={w!r}")

@@ -359,3 +359,47 @@ def test_a_go_block_in_time_sleep_is_not_blamed_while_the_process_is_being_preem
     monkeypatch.undo()  # the same stall, with the real counter of an otherwise idle process: blamed
     take(go(time.sleep, 0.4))
     assert event.wait(5) and got[0][1] >= 0.1
+
+
+# ------------------------------------------------- the free list survives gochan's own bugs
+
+
+def _idle_task_of(hub_index: int) -> Any:
+    """A go block greenlet of hub `hub_index` that has finished its go block and waits idle."""
+    from gochan.hub import IDLE, current_go
+    task = take(go_on(hub_index, current_go))
+    deadline = time.monotonic() + 5
+    while task.op != IDLE:
+        assert time.monotonic() < deadline, "the go block greenlet never went idle"
+        time.sleep(0.001)
+    return task
+
+
+@pytest.mark.timeout(20)
+def test_a_stale_wake_of_an_idle_go_block_greenlet_loses_no_later_go_block(reported) -> None:
+    """A wake that reaches a greenlet after its go block has ended (a bug) is recorded and
+    ignored: the greenlet stays idle and the next go blocks given to it run."""
+    from gochan.runtime import hubs
+    task = _idle_task_of(0)
+    task.wake("stale")
+    errors = hubs()[0].errors
+    deadline = time.monotonic() + 5
+    while not any("resumed with 'stale'" in e for e in errors):
+        assert time.monotonic() < deadline, errors
+        time.sleep(0.001)
+    assert [take(go_on(0, lambda i=i: i)) for i in range(5)] == list(range(5))
+    assert not task.dead
+
+
+@pytest.mark.timeout(20)
+def test_a_go_block_greenlet_that_died_idle_is_skipped(reported) -> None:
+    """An exception raised into an idle greenlet (a bug) ends it; the hub then starts the next
+    go block on another greenlet instead of switching to the dead one and dropping it."""
+    from gochan.hub import raise_in
+    from gochan.runtime import hubs
+    hub = hubs()[0]
+    task = _idle_task_of(0)
+    hub.call(lambda: raise_in(task, ValueError("raised into an idle greenlet")))
+    assert [take(go_on(0, lambda i=i: i)) for i in range(5)] == list(range(5))
+    assert task.dead
+    assert any("raised into an idle greenlet" in e for e in hub.errors), hub.errors
