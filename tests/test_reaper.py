@@ -16,7 +16,7 @@ import pytest
 import gochan
 from gochan import alts, chan, close, go, put, stats, take
 from gochan.process import go_on
-from gochan.reaper import stack_credit
+from gochan.reaper import HubReaper, stack_credit
 from gochan.runtime import hubs
 
 
@@ -38,6 +38,21 @@ def _collect_until(pred: Callable[[], bool], nudge: Callable[[], None], timeout:
             return True
         time.sleep(0.01)
     return False
+
+
+def _sweeps_done(n: int) -> Callable[[], bool]:
+    """True once every hub has swept `n` more times from now: a go block parked before this
+    call and still there has then been examined (the first sweep that sees it only marks it)."""
+    reapers = [h.services[HubReaper] for h in hubs()]
+    start = [r.sweeps for r in reapers]
+    return lambda: all(r.sweeps >= s + n for r, s in zip(reapers, start, strict=True))
+
+
+def _survives_sweeps(log: List[Any], nudge: Callable[[], None]) -> bool:
+    """Collect until three sweeps of every hub have run (or 10 s); True if `log` stayed empty."""
+    done = _sweeps_done(3)
+    assert _collect_until(lambda: bool(log) or done(), nudge, 10), "the hubs did not sweep"
+    return not log
 
 
 def test_the_stack_credit_is_measured_as_zero_or_one() -> None:
@@ -119,7 +134,7 @@ def test_a_channel_held_only_by_a_running_frames_local_is_reachable(nudge) -> No
     put(handoff, c)
     done = go(body)
     assert parked.wait(10)
-    assert not _collect_until(lambda: bool(log), nudge, 3.0), f"a reachable go block was reaped: {log}"
+    assert _survives_sweeps(log, nudge), f"a reachable go block was reaped: {log}"
     assert put(c, "delivered") is True
     assert take(done) is None
     assert log == ["delivered", "finally"]
@@ -145,7 +160,7 @@ def test_an_alts_with_one_reachable_port_is_not_reaped(nudge) -> None:
     put(handoff, keep)
     done = go(body)
     assert parked.wait(10)
-    assert not _collect_until(lambda: bool(log), nudge, 3.0), f"a reachable alts was reaped: {log}"
+    assert _survives_sweeps(log, nudge), f"a reachable alts was reaped: {log}"
     assert put(keep, "woken") is True
     assert take(done) is None
     assert log == ["woken", "finally"]
@@ -174,7 +189,7 @@ def test_a_channel_held_by_a_blocked_thread_is_reachable(nudge, bg) -> None:
     t = bg(holder)
     done = go(body)
     assert parked.wait(10)
-    assert not _collect_until(lambda: bool(log), nudge, 3.0), f"a reachable go block was reaped: {log}"
+    assert _survives_sweeps(log, nudge), f"a reachable go block was reaped: {log}"
     put(gate, "go")
     assert t.join() is True
     assert take(done) is None
@@ -235,7 +250,7 @@ def test_go_block_parked_on_reachable_channel_is_not_collected(nudge) -> None:
 
     g = go(body)
     assert parked.wait(10)
-    assert not _collect_until(lambda: bool(log), nudge, timeout=3.0)  # spans two sweeps (the first only marks)
+    assert _survives_sweeps(log, nudge), log
     put(keep[0], "resumed")
     assert take(g) is None
     assert log == ["resumed", "finally"]
@@ -268,7 +283,7 @@ def test_go_block_is_not_collected_while_another_parked_go_block_can_wake_it(nud
     w = go_on(0, waiter)
     h = go_on(helper_hub, helper)
     assert parked.wait(10)
-    assert not _collect_until(lambda: bool(log), nudge, timeout=3.0)  # spans two sweeps
+    assert _survives_sweeps(log, nudge), log
     assert put(d, "woken") is True
     assert take(h) is None and take(w) is None
     assert log == ["woken", "finally"]
