@@ -22,7 +22,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 import gochan
-from gochan import alts, chan, go, put, take, take_async
+from gochan import alts, chan, go, put, take, take_async, timers
 from gochan.process import go_on
 from gochan.runtime import hubs
 from gochan.timers import BATCH, FAR, NEVER, SPAN, TICK, TimerWheel, sleep, timeout, wheels
@@ -193,15 +193,20 @@ def test_same_tick_timeouts_close_in_arming_order() -> None:
     order: List[int] = []
 
     def body() -> List[int]:
-        take(timeout(0))  # this hub's wheel exists: the first arm costs no more than the others
-        # One absolute deadline in the middle of a tick: arming each takes a few us, which
-        # must not push one of them into the next tick.
-        deadline = (int(time.monotonic() / TICK) + 200 + 0.5) * TICK
-        cs = []
-        for i in range(50):
-            c = timeout((deadline - time.monotonic()) * 1000)
-            take_async(c, lambda _, i=i: order.append(i))  # runs on this hub's thread only
-            cs.append(c)
+        take(timeout(0))  # this hub's wheel exists
+        # The clock stands still while they are armed, so all 50 get one deadline (arming each
+        # takes a few us, and a preemption between two clock reads pushed one into the next
+        # tick under load).
+        now = time.monotonic()
+        timers.monotonic = lambda: now
+        try:
+            cs = []
+            for i in range(50):
+                c = timeout(50)
+                take_async(c, lambda _, i=i: order.append(i))  # runs on this hub's thread only
+                cs.append(c)
+        finally:
+            timers.monotonic = time.monotonic
         for c in cs:
             take(c)
         return list(order)
