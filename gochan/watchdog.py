@@ -10,12 +10,13 @@ to its loop (`Hub.passes` unchanged; go-to-go switches return to it every
   idle (a blocking call: the hub was not waiting for the GIL).
 A hub that merely waited for the GIL, because other threads computed, is
 never blamed (with 64 busy threads, go blocks that park every millisecond
-were); nor is one whose process was preempted meanwhile (more than one
-involuntary context switch per INVOLUNTARY_S of the window): a machine
-oversubscribed by other processes also starves a hub of the GIL, with
-little CPU for anyone in this process (measured: an idle process counts
-0 such switches per 50 ms even on a loaded machine; 32 spinning threads,
-50 to 300). The stack of the hub's thread is logged to the `gochan` logger as a
+were); nor is one while the process itself could not run: the
+watchdog's own sleeps overran by LATE_SHARE of the window (it needs the
+GIL and a CPU as a hub does), or the process was preempted (more than one
+involuntary context switch per INVOLUNTARY_S; measured: an idle process
+counts 0 per 50 ms even on a loaded machine, 32 spinning threads 50 to
+300). A machine oversubscribed by other processes starves a hub of the
+GIL with little CPU for anyone in this process. The stack of the hub's thread is logged to the `gochan` logger as a
 warning, once per stall. While every hub sleeps the watchdog rests.
 Threshold: `GOCHAN_BLOCKING_MS` (default 1000; 0 disables) or
 `set_blocking_threshold(ms)`.
@@ -50,6 +51,9 @@ DEFAULT_MS = 1000.0
 #: Above this share of one core used by other threads over the window, a hub that
 #: did not run may have been waiting for the GIL: wall time alone does not blame it.
 BUSY_SHARE = 0.5
+#: Woken late by this share of the window or more (its own sleeps overran: this thread could
+#: not run either), the watchdog blames no hub on wall time.
+LATE_SHARE = 0.25
 #: More than one involuntary context switch of this process per this many seconds of the
 #: window: the machine preempted it, so a hub that did not run may have been starved.
 INVOLUNTARY_S = 0.010
@@ -112,9 +116,10 @@ class Watchdog:
             self.activity.set()
 
     def _run(self) -> None:
-        # hub index -> (passes, wall, hub cpu, process cpu, involuntary switches) when that pass
-        # count was first seen
-        first: Dict[int, Tuple[int, float, float, float, int]] = {}
+        # hub index -> (passes, wall, hub cpu, process cpu, involuntary switches, lateness) when
+        # that pass count was first seen
+        first: Dict[int, Tuple[int, float, float, float, int, float]] = {}
+        late = 0.0  # seconds this thread woke later than asked, in all (it needs the GIL too)
         reported: Dict[int, int] = {}  # hub index -> the passes value already reported
         clocks = {h.index: _cpu_clock(h) for h in self.hubs}
         period = self.period
@@ -135,10 +140,12 @@ class Watchdog:
                 self.activity.clear()
                 first.clear()
                 continue
+            asleep_at = time.monotonic()
             self.stopping.wait(period)
             if self.stopped:
                 return
             now = time.monotonic()
+            late += max(0.0, now - asleep_at - period)
             proc = time.process_time()
             preempted = _involuntary_switches() if self.threshold else 0
             for h in hubs:
@@ -147,7 +154,7 @@ class Watchdog:
                 passes = h.passes
                 seen = first.get(h.index)
                 if h.sleeping or h.stopping or seen is None or seen[0] != passes:
-                    first[h.index] = (passes, now, cpu, proc, preempted)
+                    first[h.index] = (passes, now, cpu, proc, preempted, late)
                     if rt is not None and rt.stalled[h.index] >= 0:
                         rt.mark_stalled(h, -1)
                     continue
@@ -164,7 +171,7 @@ class Watchdog:
                 others = (proc - seen[3]) - hub_cpu
                 hogging = clock is not None and hub_cpu >= self.threshold
                 blocked = (wall >= self.threshold and others < BUSY_SHARE * wall
-                           and preempted - seen[4] <= wall / INVOLUNTARY_S)
+                           and preempted - seen[4] <= wall / INVOLUNTARY_S and late - seen[5] < LATE_SHARE * wall)
                 if (hogging or blocked) and reported.get(h.index) != passes:
                     frame = sys._current_frames().get(h.ident or -1)
                     if go_frames(frame) is None:
