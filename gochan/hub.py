@@ -576,6 +576,13 @@ class Hub:
             # runs of the aio tests, which shut runtimes down with pollers and asyncio loops
             # in the garbage).
             self.glet = None
+            # And let what plugged in (the poller, timers, the reaper, which refer back to
+            # the hub) be freed by reference counting, not in a collection of a cycle with
+            # the poller's finalizer in it.
+            self.hooks = ()
+            with self.inbox_lock:
+                self.idle_wait = self.waker = None
+            self.services = {}
             self.stopped.set()
 
     def _loop(self) -> None:
