@@ -115,3 +115,30 @@ def test_shutdown_cancels_parked_go_blocks_with_cancelled() -> None:
         print("ALL OK")
     """)
     assert r.returncode == 0 and "ALL OK" in r.stdout, r.stdout + r.stderr
+
+
+@pytest.mark.timeout(30)
+def test_a_stopped_hub_keeps_no_reference_to_its_threads_main_greenlet() -> None:
+    """greenlet frees a dead thread's main greenlet from a pending call that may run inside a
+    garbage collection, trusting `gc.get_referrers`, which cannot see the objects that collection
+    is examining: a stopped Hub still pointing at it made the collector segfault (the aio tests,
+    ~1 run in 25). So a hub lets go of it, and of what plugs into it, when its thread ends."""
+    import gochan
+    from gochan import go, take
+    from gochan.readiness import readable
+    from gochan.runtime import hubs
+
+    r, w = os.pipe()
+    try:
+        old = list(hubs())
+        assert take(go(lambda: take(gochan.timeout(1)) or "timers used")) == "timers used"
+        parked = go(lambda: take(readable(r)))  # its hub gets a poller
+        os.write(w, b"x")
+        assert take(parked) is True
+        assert gochan.shutdown(10_000)
+        for h in old:
+            assert h.glet is None and not h.thread.is_alive()
+            assert h.hooks == () and h.services == {} and h.idle_wait is None and h.waker is None
+    finally:
+        os.close(r)
+        os.close(w)
