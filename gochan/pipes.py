@@ -46,7 +46,7 @@ from itertools import chain, islice
 from typing import Any, Callable, Deque, Iterable, List, Optional, Sequence, Tuple, TypeVar
 
 from .cancel import cancel
-from .channel import Chan, chan
+from .channel import Chan, chan, result_chan
 from .errors import Cancelled, TooManyPendingError, report_exception
 from .ops import alts, put, put_async, take, take_async
 from .process import go, thread
@@ -346,16 +346,13 @@ def _pipeline_async_worker(jobs: Chan[Any], af: Callable[[Any, Chan[Any]], Any])
             res.close()  # the item yields what af put before raising; the pipeline goes on
 
 
-def _pipeline_out(results: Chan[Any], to: Chan[Any], jobs: Chan[Any], close: bool,
-                  helpers: List[Chan[Any]]) -> None:
-    """An ordered pipeline_async's output loop, the process it returns: each item's result
-    channel in input order, copied to `to`."""
+def _pipeline_out(results: Chan[Any], to: Chan[Any], jobs: Chan[Any]) -> None:
+    """An ordered pipeline_async's output loop: each item's result channel in input order,
+    copied to `to`."""
     try:
         while True:
             res = take(results)
             if res is None:
-                if close:
-                    to.close()
                 return
             while not to.closed:
                 v = take(res)
@@ -369,13 +366,9 @@ def _pipeline_out(results: Chan[Any], to: Chan[Any], jobs: Chan[Any], close: boo
         results.close()
         while take(results) is not None:
             pass
-    except Cancelled:  # cancel(pipeline_async(...)): stop all of it, close what it owns
+    except Cancelled:
         jobs.close()
         results.close()
-        for h in helpers:
-            cancel(h)
-        if close:
-            to.close()
         raise
 
 
@@ -413,28 +406,58 @@ def _pipeline_unordered_async_worker(frm: Chan[Any], to: Chan[Any], af: Callable
                 return
 
 
-def _pipeline_wait(workers: List[Chan[Any]], to: Chan[Any], close: bool, threads: bool,
-                   helpers: List[Chan[Any]]) -> None:
-    """The process `pipeline` returns (but for an ordered pipeline_async): waits for the workers,
-    which deliver to `to` themselves, then closes `to`."""
+class _Pipeline:
+    """The process behind the channel a pipeline returns (its `proc`, what `cancel()` acts on).
+
+    Not a go block of its own: a go block's cancel, made before it has
+    started, means it never runs, and then nobody would close `to`. Here
+    `cancel()` cancels every loop of the pipeline; the watcher
+    (`_pipeline_wait`), which is never cancelled but by shutdown, sees the
+    loops that put on `to` end, then closes `to` (unless `close` is false)
+    and `done`. A go block's cancel is delivered on its hub's thread, and
+    until then its pending put on `to` would survive the close: hence the
+    wait. When every loop that puts on `to` is a thread (pipeline_blocking),
+    `cancel()` withdrew their pending operations itself (their next one
+    raises) and closes `to` and `done` at once, without waiting for a
+    thread busy in the xform.
+    """
+
+    __slots__ = ("loops", "to", "close", "done", "threads")
+
+    def __init__(self, to: Chan[Any], close: bool, threads: bool) -> None:
+        self.loops: List[Chan[Any]] = []
+        self.to = to
+        self.close = close
+        self.threads = threads
+        self.done: Chan[Any] = result_chan(self)
+
+    def cancel(self) -> bool:
+        """Stop every loop of the pipeline; False if it had already finished."""
+        if self.done.closed:
+            return False
+        for c in self.loops:
+            cancel(c)
+        if self.threads:
+            self.finish()
+        return True
+
+    def finish(self) -> None:
+        if self.close:
+            self.to.close()
+        self.done.close()
+
+
+def _pipeline_wait(putters: List[Chan[Any]], proc: _Pipeline) -> None:
+    """A pipeline's watcher: waits for the loops that put on `to` to end, then closes `to`
+    (unless `close` is false) and the channel the pipeline returned."""
     try:
-        for w in workers:
-            take(w)
-    except Cancelled:  # cancel(pipeline(...)): stop every loop, then close `to`
-        for h in helpers:
-            cancel(h)
-        for w in workers:
-            cancel(w)
-        if not threads:
-            # A go block's cancel is delivered on its hub's thread: until then its pending put
-            # on `to` would survive the close. (A thread's was withdrawn in cancel().)
-            for w in workers:
-                take(w)
-        if close:
-            to.close()
+        for c in putters:
+            take(c)
+    except Cancelled:  # shutdown
+        proc.cancel()
         raise
-    if close:
-        to.close()
+    finally:
+        proc.finish()
 
 
 def _pipeline(fname: str, n: Any, to: Any, xform: Any, frm: Any, close: Any,
@@ -449,38 +472,49 @@ def _pipeline(fname: str, n: Any, to: Any, xform: Any, frm: Any, close: Any,
         raise TypeError(f"{fname}: ordered must be a bool, got {ordered!r}")
     close = bool(close)
     spawn: Callable[..., Chan[Any]] = thread if kind == "blocking" else go
-    workers: List[Chan[Any]]
+    proc = _Pipeline(to, close, kind == "blocking")
+    loops = proc.loops
     if kind == "async" and ordered:
         jobs: Chan[Any] = chan(n)
         results: Chan[Any] = chan(n)
-        helpers = [go(_pipeline_async_worker, jobs, xform) for _ in range(n)]
-        helpers.append(go(_pipeline_async_in, frm, to, jobs, results))
-        return go(_pipeline_out, results, to, jobs, close, helpers)
-    if not ordered or n == 1:  # one worker keeps input order by itself
+        loops += [go(_pipeline_async_worker, jobs, xform) for _ in range(n)]
+        loops.append(go(_pipeline_async_in, frm, to, jobs, results))
+        putters = [go(_pipeline_out, results, to, jobs)]
+    elif not ordered or n == 1:  # one worker keeps input order by itself
         if kind == "async":
-            workers = [go(_pipeline_unordered_async_worker, frm, to, xform) for _ in range(n)]
+            putters = [go(_pipeline_unordered_async_worker, frm, to, xform) for _ in range(n)]
         else:
-            workers = [spawn(_pipeline_unordered_worker, frm, to, xform, ex_handler) for _ in range(n)]
-        return go(_pipeline_wait, workers, to, close, kind == "blocking", [])
-    limit = _WINDOW * n
-    jobs = chan(limit)  # never full: the window admits at most `limit` items
-    win = _Window(limit, jobs, to)
-    workers = [spawn(_pipeline_worker, jobs, xform, ex_handler, win) for _ in range(n)]
-    feeder = go(_pipeline_in, frm, to, jobs, win)
-    return go(_pipeline_wait, workers, to, close, kind == "blocking", [feeder])
+            putters = [spawn(_pipeline_unordered_worker, frm, to, xform, ex_handler) for _ in range(n)]
+    else:
+        limit = _WINDOW * n
+        jobs = chan(limit)  # never full: the window admits at most `limit` items
+        win = _Window(limit, jobs, to)
+        putters = [spawn(_pipeline_worker, jobs, xform, ex_handler, win) for _ in range(n)]
+        loops.append(go(_pipeline_in, frm, to, jobs, win))
+    loops += putters
+    go(_pipeline_wait, putters, proc)
+    return proc.done
 
 
 def pipeline(n: int, to: Chan[Any], xform: Transducer, frm: Chan[Any], close: bool = True,
-             ex_handler: Optional[Callable[[BaseException], Any]] = None) -> Chan[Any]:
+             ex_handler: Optional[Callable[[BaseException], Any]] = None, *,
+             ordered: bool = True) -> Chan[Any]:
     """Run every value of `frm` through `xform` with parallelism `n`, onto `to`, in input order.
 
     Each value goes through a fresh application of `xform`, as through a
     `chan(1, xform, ex_handler)` of its own, so a stateful transducer (take,
     partition_all, ...) starts afresh for every item and is completed after
-    it, and an item may yield 0..k values (None values are dropped). An exception in the xform goes
-    to `ex_handler(exc)`; its non-None result is emitted in that item's
-    place (without a handler the exception is reported and the item yields
-    nothing). `to` is closed when `frm` closes, unless `close` is false.
+    it, and an item may yield 0..k values (None values are dropped). An
+    exception in the xform goes to `ex_handler(exc)`; its non-None result is
+    emitted in that item's place (without a handler the exception is
+    reported and the item yields nothing). `to` is closed when `frm` closes,
+    unless `close` is false.
+
+    `ordered=False` (keyword only): each item's values go to `to` as soon as
+    that item is done, so a slow item holds back only itself; an item's own
+    values keep their order. Ordered, at most 2n items are in flight between
+    `frm` and `to` (a slow item stalls the output once the others fill
+    them); unordered, at most n.
 
     The workers are n go blocks: the xform must not block (use
     `pipeline_blocking` for blocking or long work). Returns a channel that
@@ -496,36 +530,45 @@ def pipeline(n: int, to: Chan[Any], xform: Transducer, frm: Chan[Any], close: bo
     >>> take(pipeline(4, out, xf.map(lambda x: x * 10), to_chan([1, 2, 3])))
     >>> list(out)
     [10, 20, 30]
+    >>> take(pipeline(4, out, xf.map(lambda x: x * 10), to_chan([1, 2, 3]), ordered=False))
+    >>> sorted(out)
+    [10, 20, 30]
     """
-    return _pipeline("pipeline", n, to, xform, frm, close, ex_handler, "compute", True)
+    return _pipeline("pipeline", n, to, xform, frm, close, ex_handler, "compute", ordered)
 
 
 def pipeline_blocking(n: int, to: Chan[Any], xform: Transducer, frm: Chan[Any],
                       close: bool = True,
-                      ex_handler: Optional[Callable[[BaseException], Any]] = None) -> Chan[Any]:
+                      ex_handler: Optional[Callable[[BaseException], Any]] = None, *,
+                      ordered: bool = True) -> Chan[Any]:
     """Like `pipeline`, but the xform runs on `n` pooled threads (`gochan.thread`), so it may block.
 
-    Returns a channel that closes once everything has been delivered.
+    With `ordered=False` results go to `to` as they finish: one slow call
+    (a page that takes a minute) does not hold back the rest. Returns a
+    channel that closes once everything has been delivered.
 
     >>> out = chan(10)
     >>> slow = xf.map(lambda url: fetch(url))          # blocking I/O is fine here
-    >>> take(pipeline_blocking(8, out, slow, to_chan(urls)))
+    >>> take(pipeline_blocking(8, out, slow, to_chan(urls), ordered=False))
     """
-    return _pipeline("pipeline_blocking", n, to, xform, frm, close, ex_handler, "blocking", True)
+    return _pipeline("pipeline_blocking", n, to, xform, frm, close, ex_handler, "blocking", ordered)
 
 
 def pipeline_async(n: int, to: Chan[Any], af: Callable[[Any, Chan[Any]], Any], frm: Chan[Any],
-                   close: bool = True) -> Chan[Any]:
+                   close: bool = True, *, ordered: bool = True) -> Chan[Any]:
     """Like `pipeline`, with an asynchronous function: `af(v, result_ch)` for each value.
 
     `af` starts some work and returns; that work later puts 0..k values on
     `result_ch` and must close it. Up to `n` calls are in flight; outputs
-    keep input order. `af` runs in a go block, so it may also park
-    (`put(result_ch, ...)` directly). If `af` raises, the exception is
-    reported and the item yields what was put before (core.async stalls).
-    Trap: a `result_ch` that is never closed stalls the pipeline at that item
-    (outputs are in order). Returns a channel that closes once everything
-    has been delivered.
+    keep input order, or with `ordered=False` go to `to` as each item's
+    work puts them (each of the n workers copies its item's `result_ch`
+    until it closes, then takes the next value). `af` runs in a go block,
+    so it may also park (`put(result_ch, ...)` directly). If `af` raises,
+    the exception is reported and the item yields what was put before
+    (core.async stalls). Trap: a `result_ch` that is never closed stalls the
+    pipeline at that item (ordered), or holds one of the n workers forever
+    (unordered). Returns a channel that closes once everything has been
+    delivered.
 
     >>> def af(v, res):
     ...     thread(lambda: (put(res, v * 2), close(res)))
@@ -534,7 +577,7 @@ def pipeline_async(n: int, to: Chan[Any], af: Callable[[Any, Chan[Any]], Any], f
     >>> list(out)
     [2, 4]
     """
-    return _pipeline("pipeline_async", n, to, af, frm, close, None, "async", True)
+    return _pipeline("pipeline_async", n, to, af, frm, close, None, "async", ordered)
 
 
 # ------------------------------------------------ collections <-> channels
