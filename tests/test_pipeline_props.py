@@ -143,3 +143,33 @@ def test_failing_items_follow_the_ex_handler_rule(chain: List[Stage], xs: List[i
     assert got == want
     if not handled:
         assert sorted(e.args[0] for e in seen) == sorted(v for v in xs if v in bad)
+
+
+def counting(rf: Any) -> Any:
+    """A user's stateful transducer (unknown to gochan.xf): numbers the values of one application."""
+    seen = 0
+
+    def step(*args: Any) -> Any:
+        nonlocal seen
+        if len(args) < 2:
+            return rf(*args)
+        seen += 1
+        return rf(args[0], (args[1], seen))
+    return step
+
+
+@pytest.mark.timeout(20)
+@pytest.mark.parametrize("pf", [pipeline, pipeline_blocking], ids=["pipeline", "blocking"])
+@pytest.mark.parametrize("ordered", [True, False], ids=["ordered", "unordered"])
+@pytest.mark.parametrize("n", [1, 3])
+def test_a_users_stateful_transducer_starts_afresh_per_item(pf: Callable[..., Any], ordered: bool, n: int) -> None:
+    # gochan.xf's stateless transducers share one application per pipeline; anything else
+    # (here after a stateless map, so the comp is not stateless either) is applied per item.
+    xform = xf.comp(xf.map(lambda x: x * 10), xf.mapcat(lambda x: [x, x]), counting)
+    out = chan(100)
+    done = pf(n, out, xform, to_chan(range(20)), True, None, ordered=ordered)
+    assert take(done) is None
+    got = list(out)
+    assert sorted(got) == sorted((x * 10, k) for x in range(20) for k in (1, 2))
+    if ordered:
+        assert got == [(x * 10, k) for x in range(20) for k in (1, 2)]
