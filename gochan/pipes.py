@@ -500,7 +500,7 @@ def _pipeline(fname: str, n: Any, to: Any, xform: Any, frm: Any, close: Any,
     loops = proc.loops
     if kind == "async" and ordered:
         jobs: Chan[Any] = chan(n)
-        results: Chan[Any] = chan(n)
+        results: Chan[Any] = chan(2 * n)  # 2n + 2 items in flight; chan(n): 74.5k instructions/item, 2n: 56.6k
         loops += [go(_pipeline_async_worker, jobs, xform) for _ in range(n)]
         loops.append(go(_pipeline_async_in, frm, to, jobs, results))
         putters = [go(_pipeline_out, results, to, jobs)]
@@ -584,16 +584,16 @@ def pipeline_async(n: int, to: Chan[Any], af: Callable[[Any, Chan[Any]], Any], f
     """Like `pipeline`, with an asynchronous function: `af(v, result_ch)` for each value.
 
     `af` starts some work and returns; that work later puts 0..k values on
-    `result_ch` and must close it. Up to `n` calls are in flight; outputs
-    keep input order, or with `ordered=False` go to `to` as each item's
-    work puts them (each of the n workers copies its item's `result_ch`
-    until it closes, then takes the next value). `af` runs in a go block,
-    so it may also park (`put(result_ch, ...)` directly). If `af` raises,
-    the exception is reported and the item yields what was put before
-    (core.async stalls). Trap: a `result_ch` that is never closed stalls the
-    pipeline at that item (ordered), or holds one of the n workers forever
-    (unordered). Returns a channel that closes once everything has been
-    delivered.
+    `result_ch` and must close it. Outputs keep input order: af runs ahead
+    of the delivery by at most 2n + 2 values. With `ordered=False` they go
+    to `to` as each item's work puts them: each of the n workers calls af,
+    copies that `result_ch` to `to` until it closes, then takes the next
+    value (n calls in flight). `af` runs in a go block, so it may also park
+    (`put(result_ch, ...)` directly). If `af` raises, the exception is
+    reported and the item yields what was put before (core.async stalls).
+    Trap: a `result_ch` that is never closed stalls the pipeline at that
+    item (ordered), or holds one of the n workers for good (unordered).
+    Returns a channel that closes once everything has been delivered.
 
     >>> def af(v, res):
     ...     thread(lambda: (put(res, v * 2), close(res)))
