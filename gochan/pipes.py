@@ -188,10 +188,10 @@ def _run_item(xform: Transducer, ex_handler: Optional[Callable[[BaseException], 
     return outs
 
 
-Runner = Callable[[Any], List[Any]]
+_Runner = Callable[[Any], List[Any]]
 
 
-def _runner(xform: Transducer, ex_handler: Optional[Callable[[BaseException], Any]]) -> Runner:
+def _runner(xform: Transducer, ex_handler: Optional[Callable[[BaseException], Any]]) -> _Runner:
     """How the workers of one pipeline run an item: `run(v) -> outputs`.
 
     `_run_item` for any xform. For one of gochan.xf's stateless transducers
@@ -331,7 +331,7 @@ def _pipeline_in(frm: Chan[Any], to: Chan[Any], jobs: Chan[Any], win: _Window) -
         jobs.close()
 
 
-def _pipeline_worker(jobs: Chan[Any], run: Runner, win: _Window) -> None:
+def _pipeline_worker(jobs: Chan[Any], run: _Runner, win: _Window) -> None:
     """One of the n workers of an ordered pipeline (a go block) or pipeline_blocking (a thread)."""
     finish = win.finish
     while True:
@@ -398,7 +398,7 @@ def _pipeline_out(results: Chan[Any], to: Chan[Any], jobs: Chan[Any]) -> None:
         raise
 
 
-def _pipeline_unordered_worker(frm: Chan[Any], to: Chan[Any], run: Runner) -> None:
+def _pipeline_unordered_worker(frm: Chan[Any], to: Chan[Any], run: _Runner) -> None:
     """One of the n workers of an unordered pipeline (go block) or pipeline_blocking (thread):
     from `frm` straight to `to`. (Also the whole of an ordered one with n = 1.)"""
     while not to.closed:
