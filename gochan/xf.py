@@ -289,6 +289,27 @@ def into_list(xform: Transducer, iterable: Iterable[Any]) -> list[Any]:
     return transduce(xform, _append_rf, [], iterable)  # type: ignore[no-any-return]
 
 
+_STATELESS = "_gochan_stateless"
+
+
+def _stateless(xform: Transducer) -> Transducer:
+    """Mark `xform` (one of this module's) as keeping no state between steps.
+
+    One application, ``xform(rf)``, may then serve any number of reductions
+    one after another, and its completion only passes completion on to
+    ``rf``: `pipeline` applies such an xform once per worker instead of once
+    per item, and skips the per-item completion (gochan/pipes.py).
+    """
+    setattr(xform, _STATELESS, True)
+    return xform
+
+
+def _is_stateless(xform: Any) -> bool:
+    """True if `xform` was marked by `_stateless` (map, filter, remove, keep, take_while, cat,
+    mapcat, and `comp` of only those); False for anything else, a user's transducer included."""
+    return getattr(xform, _STATELESS, False) is True
+
+
 def comp(*xforms: Transducer) -> Transducer:
     """Compose transducers; data flows through them left to right.
 
@@ -311,6 +332,8 @@ def comp(*xforms: Transducer) -> Transducer:
             rf = xform(rf)
         return rf
 
+    if all(_is_stateless(x) for x in xforms):
+        _stateless(composed)
     return composed
 
 
@@ -336,7 +359,7 @@ def map(f: Callable[[Any], Any]) -> Transducer:  # noqa: A001 - shadows builtin 
 
         return step
 
-    return xform
+    return _stateless(xform)
 
 
 def filter(pred: Callable[[Any], Any]) -> Transducer:  # noqa: A001 - shadows builtin on purpose
@@ -359,7 +382,7 @@ def filter(pred: Callable[[Any], Any]) -> Transducer:  # noqa: A001 - shadows bu
 
         return step
 
-    return xform
+    return _stateless(xform)
 
 
 def remove(pred: Callable[[Any], Any]) -> Transducer:
@@ -382,7 +405,7 @@ def remove(pred: Callable[[Any], Any]) -> Transducer:
 
         return step
 
-    return xform
+    return _stateless(xform)
 
 
 def keep(f: Callable[[Any], Any]) -> Transducer:
@@ -409,7 +432,7 @@ def keep(f: Callable[[Any], Any]) -> Transducer:
 
         return step
 
-    return xform
+    return _stateless(xform)
 
 
 def cat(rf: ReducingFn) -> ReducingFn:
@@ -435,6 +458,9 @@ def cat(rf: ReducingFn) -> ReducingFn:
         return acc
 
     return step
+
+
+_stateless(cat)
 
 
 def mapcat(f: Callable[[Any], Iterable[Any]]) -> Transducer:
@@ -533,7 +559,7 @@ def take_while(pred: Callable[[Any], Any]) -> Transducer:
 
         return step
 
-    return xform
+    return _stateless(xform)
 
 
 def drop_while(pred: Callable[[Any], Any]) -> Transducer:

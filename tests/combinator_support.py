@@ -21,6 +21,7 @@ WAIT = 5.0
 _LOOP_MODULES = {"pipes.py", "mult.py", "pubsub.py", "mix.py"}
 LOOPS = frozenset({
     "_pipe_loop", "_pipeline_in", "_pipeline_out", "_pipeline_worker", "_pipeline_async_worker",
+    "_pipeline_async_in", "_pipeline_unordered_worker", "_pipeline_unordered_async_worker", "_pipeline_wait",
     "_onto_loop", "_reduce_loop", "_transduce_loop", "_into_loop", "_merge_loop", "_split_loop",
     "_take_n_loop", "_map_loop", "_mult_loop", "_pub_loop", "_mix_loop",
 })

@@ -686,3 +686,44 @@ def test_star_import_does_not_shadow_builtins() -> None:
     assert "map" not in ns and "filter" not in ns
     assert "take" in ns and "partition_all" in ns
     assert xf.map is not map and xf.filter is not filter
+
+
+# ---------------------------------------------------------------------------
+# the stateless marker (pipeline shares one application of these per pipeline)
+
+
+def test_stateless_marker_names_exactly_the_stateless_transducers() -> None:
+    def f(x: Any) -> Any:
+        return x
+    stateless = [xf.map(f), xf.filter(f), xf.remove(f), xf.keep(f), xf.take_while(f), xf.cat,
+                 xf.mapcat(lambda x: [x]), xf.comp(xf.map(f), xf.cat, xf.filter(f))]
+    stateful = [xf.take(1), xf.drop(1), xf.drop_while(f), xf.partition_all(2), xf.partition_by(f),
+                xf.dedupe(), xf.distinct(), xf.interpose(0), xf.comp(xf.map(f), xf.take(1)),
+                xf.comp(), lambda rf: rf]
+    assert all(xf._is_stateless(x) for x in stateless)
+    assert not any(xf._is_stateless(x) for x in stateful)
+
+
+stateless_stages = st.one_of(
+    st.builds(_map_stage, st.integers(-3, 3), small),
+    st.builds(_filter_stage, modulus, small),
+    st.builds(_remove_stage, modulus, small),
+    st.builds(_keep_stage, modulus),
+    st.builds(_take_while_stage, small),
+    st.builds(_mapcat_stage, st.integers(1, 4)),
+    st.builds(_cat_stage),
+)
+
+
+@PROPS
+@given(pipeline=st.lists(stateless_stages, min_size=1, max_size=3), xs=inputs)
+def test_a_stateless_application_serves_item_after_item(pipeline: list[Stage], xs: list[int]) -> None:
+    # What pipeline relies on: one application, stepped once per item and never completed,
+    # gives what a fresh application per item (stepped, then completed) gives.
+    xform = xf.comp(*[s[1] for s in pipeline])
+    assert xf._is_stateless(xform)
+    rf = xform(xf.completing(lambda acc, x: acc + [x]))
+    shared = []
+    for v in xs:
+        shared += xf.unreduced(rf([], v))
+    assert shared == [y for v in xs for y in xf.into_list(xform, [v])]
