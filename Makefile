@@ -49,7 +49,8 @@ demo: $(VENV)/.installed
 PURE_TESTS := tests/test_channels.py tests/test_alts.py tests/test_buffers.py tests/test_chan_xform.py \
 	tests/test_promise_chan.py tests/test_waiters.py tests/test_stats.py tests/test_bad_args.py \
 	tests/test_cancel.py tests/test_cancel_combinators.py tests/test_scope.py tests/test_stress.py \
-	tests/test_reaper.py tests/test_go.py tests/test_pipes.py tests/test_compiled.py
+	tests/test_reaper.py tests/test_go.py tests/test_pipes.py tests/test_compiled.py \
+	tests/test_pipeline.py tests/test_pipeline_unordered.py
 
 # The pure-Python channel's share of `make test-all`, per Python: the channel, its operations,
 # alts, buffers, transducers, cancellation and the stress tests (~20 s). The whole suite twice on
