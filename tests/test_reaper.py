@@ -59,6 +59,40 @@ def test_the_stack_credit_is_measured_as_zero_or_one() -> None:
     assert stack_credit() in (0, 1)
 
 
+def test_the_stack_credit_is_the_least_of_several_measurements(monkeypatch) -> None:
+    """Another thread can add references to the probe for a moment (a `gc.get_objects()` list
+    made meanwhile: measured 20 inflated in 300), never remove one: one inflated measurement
+    once made a whole run's reaper reap nothing."""
+    from gochan import reaper
+    quiet = reaper._measure_credit()
+    seen = iter([quiet + 1, None, quiet, quiet + 1, quiet + 2])
+    monkeypatch.setattr(reaper, "_credit", "unmeasured")
+    monkeypatch.setattr(reaper, "_measure_credit", lambda: next(seen))
+    assert reaper.stack_credit() == quiet
+
+
+def test_the_stack_credit_is_right_while_another_thread_lists_every_object(monkeypatch) -> None:
+    from gochan import reaper
+    quiet = reaper._measure_credit()
+    stop: List[bool] = []
+
+    def lister() -> None:
+        while not stop:
+            objs = gc.get_objects()
+            time.sleep(0.0005)
+            del objs
+
+    t = threading.Thread(target=lister, daemon=True)
+    t.start()
+    try:
+        for _ in range(20):
+            monkeypatch.setattr(reaper, "_credit", "unmeasured")
+            assert reaper.stack_credit() == quiet
+    finally:
+        stop.append(True)
+        t.join(5)
+
+
 @pytest.mark.timeout(30)
 def test_a_go_block_parked_in_alts_on_unreachable_channels_is_reaped(nudge) -> None:
     log: List[str] = []
