@@ -32,10 +32,62 @@ Python happen after the lock is released, as in the reference.
 
 /* ------------------------------------------------------------------ Lock */
 
+/* A channel's lock, held for a few hundred instructions at a time, and nearly always free.
+
+   An uncontended acquire and release are one compare-and-swap and one exchange. A PyThread
+   lock (what it was before, and what threading.Lock is) costs ~125 instructions per
+   acquire/release pair on CPython 3.11 even when free: its acquire computes a deadline
+   (clock_gettime) before its sem_trywait. Replacing it cut W2 from 2,556 to 2,310
+   instructions per item (two pairs) and W1 from 19,346 to 18,771 per round trip (four).
+
+   `locked` is 0 (free) or 1 (held); `waiters` counts threads that found it held and may be
+   blocked on `sem`, a PyThread lock used as a binary semaphore (held while nobody is being
+   woken). Acquire: swap locked 0 -> 1; if that fails, count yourself in `waiters` and loop
+   { try the swap again; block on `sem` without the GIL } (a holder may need the GIL to finish).
+   Release: locked = 0, then, if `waiters` > 0, release `sem` once, waking one waiter, which
+   tries again. A thread arriving meanwhile may take the lock first (barging, as a PyThread
+   lock allows), so two threads trading a channel do not convoy behind each other's wake-ups.
+   No wake-up is lost: the releaser writes `locked` before it reads `waiters`, and a waiter
+   counts itself before it tries the swap (both sequentially consistent), so either the
+   releaser sees the waiter and wakes it, or the waiter sees the lock free. An extra wake-up
+   (the waiter took the lock without blocking) only makes a later waiter try once more, so a
+   binary semaphore suffices: PyThread locks are not counting on every platform.
+
+   Atomics, not the GIL: free-threaded builds need nothing else. A compiler without them
+   fails to build this module, and gochan then runs its pure-Python channel. */
+
+#if defined(__GNUC__) || defined(__clang__)
+#define ATOMIC_CAS(p, expect, want) \
+    __atomic_compare_exchange_n((p), &(expect), (want), 0, __ATOMIC_SEQ_CST, __ATOMIC_SEQ_CST)
+#define ATOMIC_STORE(p, v) __atomic_store_n((p), (v), __ATOMIC_SEQ_CST)
+#define ATOMIC_LOAD(p) __atomic_load_n((p), __ATOMIC_SEQ_CST)
+#define ATOMIC_ADD(p, v) __atomic_add_fetch((p), (v), __ATOMIC_SEQ_CST)
+typedef int atomic_word;
+#elif defined(_MSC_VER)
+#include <intrin.h>
+typedef long atomic_word;
+static inline int
+msc_cas(volatile long *p, long *expect, long want)
+{
+    long seen = _InterlockedCompareExchange(p, want, *expect);
+    if (seen == *expect)
+        return 1;
+    *expect = seen;
+    return 0;
+}
+#define ATOMIC_CAS(p, expect, want) msc_cas((p), &(expect), (want))
+#define ATOMIC_STORE(p, v) ((void)_InterlockedExchange((p), (v)))
+#define ATOMIC_LOAD(p) _InterlockedOr((p), 0)
+#define ATOMIC_ADD(p, v) (_InterlockedExchangeAdd((p), (v)) + (v))
+#else
+#error "gochan._cchan needs atomic operations (GCC, Clang or MSVC); gochan runs pure-Python without it"
+#endif
+
 typedef struct {
     PyObject_HEAD
-    PyThread_type_lock lock;
-    int held; /* informational (locked()); written only by the holder */
+    atomic_word locked;
+    atomic_word waiters;
+    PyThread_type_lock sem;
 } LockObject;
 
 static PyTypeObject LockType;
@@ -46,44 +98,62 @@ Lock_new(PyTypeObject *type, PyObject *args, PyObject *kw)
     LockObject *self = (LockObject *)type->tp_alloc(type, 0);
     if (self == NULL)
         return NULL;
-    self->lock = PyThread_allocate_lock();
-    self->held = 0;
-    if (self->lock == NULL) {
+    self->locked = 0;
+    self->waiters = 0;
+    self->sem = PyThread_allocate_lock();
+    if (self->sem == NULL) {
         Py_DECREF(self);
         PyErr_SetString(PyExc_MemoryError, "cannot allocate lock");
         return NULL;
     }
+    PyThread_acquire_lock(self->sem, WAIT_LOCK); /* empty: a waiter blocks until a release */
     return (PyObject *)self;
 }
 
 static void
 Lock_dealloc(LockObject *self)
 {
-    if (self->lock != NULL) {
-        if (self->held)
-            PyThread_release_lock(self->lock);
-        PyThread_free_lock(self->lock);
+    if (self->sem != NULL) {
+        PyThread_acquire_lock(self->sem, NOWAIT_LOCK); /* free it released, whatever its state */
+        PyThread_release_lock(self->sem);
+        PyThread_free_lock(self->sem);
     }
     Py_TYPE(self)->tp_free((PyObject *)self);
+}
+
+static inline int
+lock_try(LockObject *l)
+{
+    atomic_word expect = 0;
+    return ATOMIC_CAS(&l->locked, expect, 1);
+}
+
+static void
+lock_wait(LockObject *l)
+{
+    ATOMIC_ADD(&l->waiters, 1);
+    while (!lock_try(l)) {
+        Py_BEGIN_ALLOW_THREADS
+        PyThread_acquire_lock(l->sem, WAIT_LOCK);
+        Py_END_ALLOW_THREADS
+    }
+    ATOMIC_ADD(&l->waiters, -1);
 }
 
 /* Take the lock: at once if it is free, else waiting without the GIL (a holder may need it). */
 static inline void
 lock_take(LockObject *l)
 {
-    if (PyThread_acquire_lock_timed(l->lock, 0, 0) != PY_LOCK_ACQUIRED) {
-        Py_BEGIN_ALLOW_THREADS
-        PyThread_acquire_lock_timed(l->lock, -1, 0);
-        Py_END_ALLOW_THREADS
-    }
-    l->held = 1;
+    if (!lock_try(l))
+        lock_wait(l);
 }
 
 static inline void
 lock_give(LockObject *l)
 {
-    l->held = 0;
-    PyThread_release_lock(l->lock);
+    ATOMIC_STORE(&l->locked, 0);
+    if (ATOMIC_LOAD(&l->waiters) > 0)
+        PyThread_release_lock(l->sem);
 }
 
 static PyObject *
@@ -116,28 +186,45 @@ Lock_acquire(LockObject *self, PyObject *const *args, Py_ssize_t nargs, PyObject
         timeout = PyFloat_AsDouble(args[1]);
     if (blocking < 0 || (timeout == -1 && PyErr_Occurred()))
         return NULL;
-    if (PyThread_acquire_lock_timed(self->lock, 0, 0) == PY_LOCK_ACQUIRED) {
-        self->held = 1;
-        Py_RETURN_TRUE;
+    if (!blocking && timeout != -1) {
+        PyErr_SetString(PyExc_ValueError, "can't specify a timeout for a non-blocking call");
+        return NULL;
     }
+    if (lock_try(self))
+        Py_RETURN_TRUE;
     if (!blocking)
         Py_RETURN_FALSE;
-    PY_TIMEOUT_T us = timeout < 0 ? -1 : (PY_TIMEOUT_T)(timeout * 1e6);
-    PyLockStatus r;
-    Py_BEGIN_ALLOW_THREADS
-    r = PyThread_acquire_lock_timed(self->lock, us, 0);
-    Py_END_ALLOW_THREADS
-    if (r == PY_LOCK_ACQUIRED) {
-        self->held = 1;
+    if (timeout < 0) {
+        lock_wait(self);
         Py_RETURN_TRUE;
     }
-    Py_RETURN_FALSE;
+    /* A timed wait polls (it never joins `waiters`, so it cannot take a wake-up meant for a
+       blocked thread): nothing in gochan uses one, it is here for threading.Lock's interface. */
+    PyThread_type_lock pause = PyThread_allocate_lock(); /* slept on, never released */
+    if (pause == NULL)
+        return PyErr_NoMemory();
+    PyThread_acquire_lock(pause, WAIT_LOCK);
+    double slept = 0, step = 2e-5;
+    int got = 0;
+    while (!got && slept < timeout) {
+        double d = step < timeout - slept ? step : timeout - slept;
+        Py_BEGIN_ALLOW_THREADS
+        PyThread_acquire_lock_timed(pause, (PY_TIMEOUT_T)(d * 1e6), 0);
+        Py_END_ALLOW_THREADS
+        slept += d;
+        if (step < 1e-3)
+            step *= 2;
+        got = lock_try(self);
+    }
+    PyThread_release_lock(pause);
+    PyThread_free_lock(pause);
+    return PyBool_FromLong(got);
 }
 
 static PyObject *
 Lock_release(LockObject *self, PyObject *unused)
 {
-    if (!self->held) {
+    if (!ATOMIC_LOAD(&self->locked)) {
         PyErr_SetString(PyExc_RuntimeError, "release unlocked lock");
         return NULL;
     }
@@ -148,7 +235,7 @@ Lock_release(LockObject *self, PyObject *unused)
 static PyObject *
 Lock_locked(LockObject *self, PyObject *unused)
 {
-    return PyBool_FromLong(self->held);
+    return PyBool_FromLong(ATOMIC_LOAD(&self->locked));
 }
 
 static PyObject *
@@ -179,7 +266,7 @@ static PyTypeObject LockType = {
     .tp_name = "gochan._cchan.Lock",
     .tp_basicsize = sizeof(LockObject),
     .tp_flags = Py_TPFLAGS_DEFAULT,
-    .tp_doc = "A channel's lock: threading.Lock's interface, whose raw lock the C fast paths take.",
+    .tp_doc = "A channel's lock: threading.Lock's interface on an atomic word the C fast paths take directly.",
     .tp_new = Lock_new,
     .tp_dealloc = (destructor)Lock_dealloc,
     .tp_methods = Lock_methods,
