@@ -26,6 +26,7 @@ Python happen after the lock is released, as in the reference.
 #define PY_SSIZE_T_CLEAN
 #include <Python.h>
 #include <structmember.h>
+#include <descrobject.h>
 #include <pythread.h>
 
 #define MAX_PENDING 1024
@@ -344,10 +345,86 @@ ChanBase_dealloc(ChanBase *self)
 
 #define IS_NONE(o) ((o) == NULL || (o) == Py_None)
 
-/* 1 if `waiter.flag` is None (a plain waiter), 0 if not, -1 on error. */
-static inline int
+/* Reading a waiter's `flag` (None: a plain take or put; else an alts' Flag) on every
+   operation. A generic getattr costs ~100 instructions (a type lookup, a descriptor call);
+   knowing where the flag lives in a type, a read costs a few. For each waiter type met
+   (GoTask, ThreadWaiter, CallbackWaiter, NONBLOCKING's, AltWaiter: a handful) this keeps
+   either the offset of its `flag` slot or "a class attribute that is None, and no instance
+   dict to override it", keyed by the type's version tag: CPython gives a type a new tag (or
+   none) whenever the type or a base is changed, and never reuses a tag, so an entry can
+   neither go stale nor match another type later allocated at the same address. Any other
+   type, or a type without a valid tag, takes the getattr. */
+#define FLAG_WAYS 16
+#define FLAG_IS_NONE (-1) /* the entry's `offset` for a class attribute that is None */
+
+/* Written once each (a thread claims an entry, fills it, then publishes it with `ready`), so
+   a reader never sees half an entry, with or without a GIL. Once all are used, types not
+   among them take the getattr. */
+typedef struct {
+    PyTypeObject *type; /* not a reference: the tag tells a new type at the same address */
+    unsigned int tag;
+    Py_ssize_t offset;
+    atomic_word ready;
+} FlagWay;
+
+static FlagWay flag_ways[FLAG_WAYS];
+static atomic_word flag_used;
+
+/* How `flag` is read on instances of `tp`: an offset, FLAG_IS_NONE, or 0 (use getattr). */
+static Py_ssize_t
+flag_way(PyTypeObject *tp)
+{
+    if (tp->tp_getattro != PyObject_GenericGetAttr)
+        return 0;
+    PyObject *d = _PyType_Lookup(tp, s_flag); /* borrowed; gives the type a version tag */
+    if (d == NULL)
+        return 0;
+    if (Py_IS_TYPE(d, &PyMemberDescr_Type)) {
+        PyMemberDef *m = ((PyMemberDescrObject *)d)->d_member;
+        if (m->type == T_OBJECT_EX && m->offset > 0)
+            return m->offset;
+        return 0;
+    }
+    if (d == Py_None && tp->tp_dictoffset == 0)
+        return FLAG_IS_NONE;
+    return 0;
+}
+
+/* 1 if `waiter.flag` is None (a plain waiter), 0 if not, -1 on error. Runs no Python code
+   when the type is known (a slot or class attribute read); see flag_ways. */
+static int
 plain_waiter(PyObject *waiter)
 {
+    PyTypeObject *tp = Py_TYPE(waiter);
+    unsigned int tag = tp->tp_version_tag;
+    if (tag != 0 && (tp->tp_flags & Py_TPFLAGS_VALID_VERSION_TAG)) {
+        for (int i = 0; i < FLAG_WAYS; i++) {
+            FlagWay *w = &flag_ways[i];
+            if (!ATOMIC_LOAD(&w->ready))
+                break; /* entries are used in order */
+            if (w->type == tp && w->tag == tag) {
+                if (w->offset == FLAG_IS_NONE)
+                    return 1;
+                PyObject *f = *(PyObject **)((char *)waiter + w->offset);
+                if (f == NULL)
+                    break; /* an unset slot: getattr raises */
+                return f == Py_None;
+            }
+        }
+    }
+    Py_ssize_t offset = flag_way(tp);
+    tag = tp->tp_version_tag;
+    if (offset != 0 && tag != 0 && (tp->tp_flags & Py_TPFLAGS_VALID_VERSION_TAG)
+            && ATOMIC_LOAD(&flag_used) < FLAG_WAYS) {
+        atomic_word i = ATOMIC_ADD(&flag_used, 1) - 1;
+        if (i < FLAG_WAYS) {
+            FlagWay *w = &flag_ways[i];
+            w->type = tp;
+            w->tag = tag;
+            w->offset = offset;
+            ATOMIC_STORE(&w->ready, 1);
+        }
+    }
     PyObject *f = PyObject_GetAttr(waiter, s_flag);
     if (f == NULL)
         return -1;
