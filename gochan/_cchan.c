@@ -273,30 +273,345 @@ static PyTypeObject LockType = {
     .tp_methods = Lock_methods,
 };
 
-/* -------------------------------------------------------------- ChanBase */
+
+/* ------------------------------------------------------------------ Ring */
+
+/* The storage of the plain buffers (fixed, sliding, dropping) in the compiled build: a ring of
+   object pointers that the channel's C paths read and write directly, with a deque's
+   `append`/`popleft`/`len` for everything else (buffers.py, the Python reference in
+   channel.py, transducers, stats). Through a deque the C paths called `append` and `popleft`
+   by name (a method lookup and a call each, ~150 instructions) and `len` through
+   PyObject_Size. `overflow` is what an append does once `n` values are held: "park" appends
+   anyway (the channel parks puts while len >= n, but a transducer may add past n, as in
+   core.async), "slide" drops the oldest, "drop" drops the new value. No `n`: unbounded.
+
+   Always used under the channel's lock (or by one thread, as a lone buffer); under a
+   free-threaded build its Python methods also take the ring's critical section. */
+
+enum { RING_PARK, RING_SLIDE, RING_DROP };
 
 typedef struct {
     PyObject_HEAD
-    PyObject *lock;   /* _lock: a LockObject (else every operation takes the Python path) */
-    PyObject *buf;    /* _buf: None or a buffers.Buffer */
-    PyObject *takes;  /* _takes: None or a list of waiters */
-    PyObject *puts;   /* _puts: None or a list of (waiter, value) */
-    PyObject *closed; /* _closed: True or False */
-    PyObject *rf;     /* _rf: None or the transducer state */
-    /* What the fast paths last read of `buf` (a buffer's `plain`, `q` and `limit` never change
-       after it is made): `cbuf` is the buffer they describe, `cq` its deque if plain, else NULL. */
-    PyObject *cbuf;
-    PyObject *cq;
-    Py_ssize_t climit;
-} ChanBase;
+    PyObject **items; /* cap slots; the values are items[(head + i) & (cap - 1)], i < len */
+    Py_ssize_t cap;   /* 0 or a power of two */
+    Py_ssize_t head;
+    Py_ssize_t len;
+    Py_ssize_t n;     /* -1: unbounded */
+    int overflow;
+} RingObject;
 
-static PyTypeObject ChanBaseType;
+static PyTypeObject RingType;
 
-/* Configured by channel.py / ops.py (see `configure`). */
+#define RING_MIN 8
+
+/* Move the values to a new array of `cap` slots (>= len), in order from 0. -1 on no memory. */
+static int
+ring_resize(RingObject *r, Py_ssize_t cap)
+{
+    PyObject **items = PyMem_New(PyObject *, cap);
+    if (items == NULL)
+        return -1;
+    Py_ssize_t mask = r->cap - 1;
+    for (Py_ssize_t i = 0; i < r->len; i++)
+        items[i] = r->items[(r->head + i) & mask];
+    PyMem_Free(r->items);
+    r->items = items;
+    r->cap = cap;
+    r->head = 0;
+    return 0;
+}
+
+static inline int
+ring_full(RingObject *r)
+{
+    return r->overflow == RING_PARK && r->n >= 0 && r->len >= r->n;
+}
+
+/* Append `v` as the overflow says. `*dropped` receives a value the ring let go of (a new
+   reference for the caller to release, outside the channel's lock: releasing may run any
+   code), or NULL. -1 (MemoryError set) if the ring could not grow. */
+static inline int
+ring_push(RingObject *r, PyObject *v, PyObject **dropped)
+{
+    *dropped = NULL;
+    if (r->n >= 0 && r->len >= r->n && r->overflow != RING_PARK) {
+        if (r->overflow == RING_DROP || r->len == 0)
+            return 0;
+        *dropped = r->items[r->head];
+        r->items[r->head] = NULL;
+        r->head = (r->head + 1) & (r->cap - 1);
+        r->len--;
+    }
+    if (r->len == r->cap && ring_resize(r, r->cap ? r->cap * 2 : RING_MIN) < 0) {
+        PyErr_NoMemory();
+        return -1;
+    }
+    Py_INCREF(v);
+    r->items[(r->head + r->len) & (r->cap - 1)] = v;
+    r->len++;
+    return 0;
+}
+
+/* The oldest value (a new reference); the ring must not be empty. */
+static inline PyObject *
+ring_pop(RingObject *r)
+{
+    PyObject *v = r->items[r->head];
+    r->items[r->head] = NULL;
+    r->head = (r->head + 1) & (r->cap - 1);
+    if (--r->len == 0)
+        r->head = 0;
+    else if (r->cap > 64 && r->len < r->cap / 4)
+        (void)ring_resize(r, r->cap / 2); /* give memory back; kept as is if that fails */
+    return v;
+}
+
+#ifdef Py_GIL_DISABLED
+#define RING_LOCK(r) Py_BEGIN_CRITICAL_SECTION(r)
+#define RING_UNLOCK(r) Py_END_CRITICAL_SECTION()
+#else
+#define RING_LOCK(r) {
+#define RING_UNLOCK(r) }
+#endif
+
+static PyObject *
+Ring_new(PyTypeObject *type, PyObject *args, PyObject *kw)
+{
+    static char *kwlist[] = {"n", "overflow", NULL};
+    PyObject *n_obj = Py_None;
+    const char *overflow = "park";
+    if (!PyArg_ParseTupleAndKeywords(args, kw, "|Os:Ring", kwlist, &n_obj, &overflow))
+        return NULL;
+    int mode;
+    if (strcmp(overflow, "park") == 0)
+        mode = RING_PARK;
+    else if (strcmp(overflow, "slide") == 0)
+        mode = RING_SLIDE;
+    else if (strcmp(overflow, "drop") == 0)
+        mode = RING_DROP;
+    else {
+        PyErr_Format(PyExc_ValueError, "Ring: overflow must be 'park', 'slide' or 'drop', got '%s'", overflow);
+        return NULL;
+    }
+    Py_ssize_t n = -1;
+    if (n_obj != Py_None) {
+        n = PyNumber_AsSsize_t(n_obj, PyExc_OverflowError);
+        if (n == -1 && PyErr_Occurred())
+            return NULL;
+        if (n < (mode == RING_PARK ? 0 : 1)) {
+            PyErr_Format(PyExc_ValueError, "Ring: n must be %s, got %zd", mode == RING_PARK ? ">= 0" : ">= 1", n);
+            return NULL;
+        }
+    }
+    RingObject *r = (RingObject *)type->tp_alloc(type, 0);
+    if (r == NULL)
+        return NULL;
+    r->items = NULL;
+    r->cap = r->head = r->len = 0;
+    r->n = n;
+    r->overflow = mode;
+    return (PyObject *)r;
+}
+
+static int
+Ring_traverse(RingObject *r, visitproc visit, void *arg)
+{
+    Py_ssize_t mask = r->cap - 1;
+    for (Py_ssize_t i = 0; i < r->len; i++)
+        Py_VISIT(r->items[(r->head + i) & mask]);
+    return 0;
+}
+
+static void
+release_items(PyObject **items, Py_ssize_t head, Py_ssize_t len, Py_ssize_t cap)
+{
+    for (Py_ssize_t i = 0; i < len; i++)
+        Py_DECREF(items[(head + i) & (cap - 1)]);
+    PyMem_Free(items);
+}
+
+static int
+Ring_clear(RingObject *r)
+{
+    PyObject **items = r->items;
+    Py_ssize_t head = r->head, len = r->len, cap = r->cap;
+    r->items = NULL;
+    r->cap = r->head = r->len = 0;
+    release_items(items, head, len, cap);
+    return 0;
+}
+
+static void
+Ring_dealloc(RingObject *r)
+{
+    PyObject_GC_UnTrack(r);
+    Py_TRASHCAN_BEGIN(r, Ring_dealloc)
+    Ring_clear(r);
+    Py_TYPE(r)->tp_free((PyObject *)r);
+    Py_TRASHCAN_END
+}
+
+static PyObject *
+Ring_append(RingObject *r, PyObject *v)
+{
+    PyObject *dropped;
+    int err;
+    RING_LOCK(r);
+    err = ring_push(r, v, &dropped);
+    RING_UNLOCK(r);
+    Py_XDECREF(dropped);
+    if (err < 0)
+        return NULL;
+    Py_RETURN_NONE;
+}
+
+static PyObject *
+Ring_popleft(RingObject *r, PyObject *unused)
+{
+    PyObject *v = NULL;
+    RING_LOCK(r);
+    if (r->len > 0)
+        v = ring_pop(r);
+    RING_UNLOCK(r);
+    if (v == NULL)
+        PyErr_SetString(PyExc_IndexError, "pop from an empty ring");
+    return v;
+}
+
+/* The values, oldest first, as a new list. */
+static PyObject *
+ring_list(RingObject *r)
+{
+    PyObject *l;
+    RING_LOCK(r);
+    l = PyList_New(r->len);
+    if (l != NULL) {
+        Py_ssize_t mask = r->cap - 1;
+        for (Py_ssize_t i = 0; i < r->len; i++) {
+            PyObject *v = r->items[(r->head + i) & mask];
+            Py_INCREF(v);
+            PyList_SET_ITEM(l, i, v);
+        }
+    }
+    RING_UNLOCK(r);
+    return l;
+}
+
+static PyObject *
+Ring_clear_method(RingObject *r, PyObject *unused)
+{
+    PyObject **items;
+    Py_ssize_t head, len, cap;
+    RING_LOCK(r);
+    items = r->items;
+    head = r->head;
+    len = r->len;
+    cap = r->cap;
+    r->items = NULL;
+    r->cap = r->head = r->len = 0;
+    RING_UNLOCK(r);
+    release_items(items, head, len, cap); /* outside the section: releasing may run any code */
+    Py_RETURN_NONE;
+}
+
+static Py_ssize_t
+Ring_len(RingObject *r)
+{
+    Py_ssize_t n;
+    RING_LOCK(r);
+    n = r->len;
+    RING_UNLOCK(r);
+    return n;
+}
+
+static PyObject *
+Ring_iter(RingObject *r)
+{
+    PyObject *l = ring_list(r); /* a snapshot: the ring may change while it is iterated */
+    if (l == NULL)
+        return NULL;
+    PyObject *it = PyObject_GetIter(l);
+    Py_DECREF(l);
+    return it;
+}
+
+static PyObject *
+Ring_repr(RingObject *r)
+{
+    static const char *names[] = {"park", "slide", "drop"};
+    PyObject *l = ring_list(r);
+    if (l == NULL)
+        return NULL;
+    PyObject *s;
+    if (r->n < 0)
+        s = PyUnicode_FromFormat("Ring(%R)", l);
+    else
+        s = PyUnicode_FromFormat("Ring(%R, n=%zd, overflow='%s')", l, r->n, names[r->overflow]);
+    Py_DECREF(l);
+    return s;
+}
+
+static PyObject *
+Ring_get_n(RingObject *r, void *unused)
+{
+    if (r->n < 0)
+        Py_RETURN_NONE;
+    return PyLong_FromSsize_t(r->n);
+}
+
+static PyObject *
+Ring_get_overflow(RingObject *r, void *unused)
+{
+    static const char *names[] = {"park", "slide", "drop"};
+    return PyUnicode_FromString(names[r->overflow]);
+}
+
+static PyMethodDef Ring_methods[] = {
+    {"append", (PyCFunction)Ring_append, METH_O, "Add a value at the end (what happens when full: `overflow`)."},
+    {"popleft", (PyCFunction)Ring_popleft, METH_NOARGS, "Remove and return the oldest value (IndexError if empty)."},
+    {"clear", (PyCFunction)Ring_clear_method, METH_NOARGS, "Remove every value."},
+    {NULL}
+};
+
+static PyGetSetDef Ring_getset[] = {
+    {"n", (getter)Ring_get_n, NULL, "The bound (None: unbounded).", NULL},
+    {"overflow", (getter)Ring_get_overflow, NULL, "'park', 'slide' or 'drop': what an append past n does.", NULL},
+    {NULL}
+};
+
+static PySequenceMethods Ring_as_sequence = {
+    .sq_length = (lenfunc)Ring_len,
+};
+
+static PyTypeObject RingType = {
+    PyVarObject_HEAD_INIT(NULL, 0)
+    .tp_name = "gochan._cchan.Ring",
+    .tp_basicsize = sizeof(RingObject),
+    .tp_flags = Py_TPFLAGS_DEFAULT | Py_TPFLAGS_HAVE_GC,
+    .tp_doc = "Ring(n=None, overflow='park'): a plain buffer's storage in the compiled build "
+              "(a deque's append/popleft/len; see gochan/_cchan.c).",
+    .tp_new = Ring_new,
+    .tp_dealloc = (destructor)Ring_dealloc,
+    .tp_traverse = (traverseproc)Ring_traverse,
+    .tp_clear = (inquiry)Ring_clear,
+    .tp_repr = (reprfunc)Ring_repr,
+    .tp_iter = (getiterfunc)Ring_iter,
+    .tp_as_sequence = &Ring_as_sequence,
+    .tp_methods = Ring_methods,
+    .tp_getset = Ring_getset,
+};
+
+/* ------------------------------------------------------- configured names */
+
+/* Set by channel.py and ops.py (configure_channel, configure_ops): the Python reference, the
+   types the fast paths accept, and where those types keep the fields read here. */
 static PyObject *py_put_with;   /* the reference Chan.put_with */
 static PyObject *py_take_with;  /* the reference Chan.take_with */
 static PyObject *chan_type;     /* channel.Chan: the exact type take/put accept */
 static PyObject *PENDING;       /* protocols.PENDING */
+static PyObject *NOT_READY;     /* protocols.NOT_READY */
+static PyTypeObject *buffer_type; /* buffers.Buffer */
+static Py_ssize_t off_q, off_plain; /* where a Buffer keeps its `q` and `plain` slots */
 static PyObject *py_take;       /* the reference ops.take */
 static PyObject *py_put;        /* the reference ops.put */
 static PyObject *gotask_type;   /* hub.GoTask */
@@ -305,45 +620,33 @@ static PyObject *any_pending;   /* procs.any_pending: non-empty while a cancel r
 static PyObject *park;          /* hub.park_compiled(task, op, waiting[, value]) */
 static PyObject *TAKE, *PUT;    /* protocols.TAKE / PUT: park reasons */
 
-static PyObject *s_flag, *s_wake, *s_plain, *s_q, *s_limit, *s_append, *s_popleft;
-
-static int
-ChanBase_traverse(ChanBase *self, visitproc visit, void *arg)
-{
-    Py_VISIT(self->lock);
-    Py_VISIT(self->buf);
-    Py_VISIT(self->takes);
-    Py_VISIT(self->puts);
-    Py_VISIT(self->closed);
-    Py_VISIT(self->rf);
-    Py_VISIT(self->cbuf);
-    Py_VISIT(self->cq);
-    return 0;
-}
-
-static int
-ChanBase_clear(ChanBase *self)
-{
-    Py_CLEAR(self->lock);
-    Py_CLEAR(self->buf);
-    Py_CLEAR(self->takes);
-    Py_CLEAR(self->puts);
-    Py_CLEAR(self->closed);
-    Py_CLEAR(self->rf);
-    Py_CLEAR(self->cbuf);
-    Py_CLEAR(self->cq);
-    return 0;
-}
-
-static void
-ChanBase_dealloc(ChanBase *self)
-{
-    PyObject_GC_UnTrack(self);
-    ChanBase_clear(self);
-    Py_TYPE(self)->tp_free((PyObject *)self);
-}
+static PyObject *s_flag, *s_wake;
 
 #define IS_NONE(o) ((o) == NULL || (o) == Py_None)
+#define SLOT(obj, offset) (*(PyObject **)((char *)(obj) + (offset)))
+
+/* The offset of the instance slot `name` of `type` (a __slots__ member), or -1 with an error. */
+static Py_ssize_t
+slot_offset(PyObject *type, const char *name)
+{
+    if (!PyType_Check(type)) {
+        PyErr_Format(PyExc_TypeError, "expected a class, got %R", type);
+        return -1;
+    }
+    PyObject *key = PyUnicode_FromString(name);
+    if (key == NULL)
+        return -1;
+    PyObject *d = _PyType_Lookup((PyTypeObject *)type, key);
+    Py_DECREF(key);
+    if (d == NULL || !Py_IS_TYPE(d, &PyMemberDescr_Type)
+            || ((PyMemberDescrObject *)d)->d_member->type != T_OBJECT_EX) {
+        PyErr_Format(PyExc_TypeError, "%R.%s is not a slot", type, name);
+        return -1;
+    }
+    return ((PyMemberDescrObject *)d)->d_member->offset;
+}
+
+/* ------------------------------------------------------------ waiter flags */
 
 /* Reading a waiter's `flag` (None: a plain take or put; else an alts' Flag) on every
    operation. A generic getattr costs ~100 instructions (a type lookup, a descriptor call);
@@ -433,44 +736,65 @@ plain_waiter(PyObject *waiter)
     return r;
 }
 
-/* A plain buffer's deque (a new reference) and limit, or NULL (and no error) if `buf` is not
-   plain. Read once per buffer and kept (see ChanBase.cbuf). Under the channel's lock. */
-static PyObject *
-plain_storage(ChanBase *self, PyObject *buf, Py_ssize_t *limit)
+/* -------------------------------------------------------------- ChanBase */
+
+typedef struct {
+    PyObject_HEAD
+    PyObject *lock;   /* _lock: a LockObject (else every operation takes the Python path) */
+    PyObject *buf;    /* _buf: None or a buffers.Buffer */
+    PyObject *takes;  /* _takes: None or a list of waiters */
+    PyObject *puts;   /* _puts: None or a list of (waiter, value) */
+    PyObject *closed; /* _closed: True or False */
+    PyObject *rf;     /* _rf: None or the transducer state */
+} ChanBase;
+
+static PyTypeObject ChanBaseType;
+
+static int
+ChanBase_traverse(ChanBase *self, visitproc visit, void *arg)
 {
-    if (self->cbuf != buf) {
-        PyObject *q = NULL;
-        Py_ssize_t lim = 0;
-        PyObject *p = PyObject_GetAttr(buf, s_plain);
-        if (p == NULL)
-            goto fail;
-        int plain = p == Py_True;
-        Py_DECREF(p);
-        if (plain) {
-            PyObject *l = PyObject_GetAttr(buf, s_limit);
-            if (l == NULL)
-                goto fail;
-            lim = PyLong_AsSsize_t(l);
-            Py_DECREF(l);
-            if (lim == -1 && PyErr_Occurred())
-                goto fail;
-            q = PyObject_GetAttr(buf, s_q);
-            if (q == NULL)
-                goto fail;
-        }
-        Py_INCREF(buf);
-        Py_XSETREF(self->cbuf, buf);
-        Py_XSETREF(self->cq, q);
-        self->climit = lim;
-    }
-    if (self->cq == NULL)
+    Py_VISIT(self->lock);
+    Py_VISIT(self->buf);
+    Py_VISIT(self->takes);
+    Py_VISIT(self->puts);
+    Py_VISIT(self->closed);
+    Py_VISIT(self->rf);
+    return 0;
+}
+
+static int
+ChanBase_clear(ChanBase *self)
+{
+    Py_CLEAR(self->lock);
+    Py_CLEAR(self->buf);
+    Py_CLEAR(self->takes);
+    Py_CLEAR(self->puts);
+    Py_CLEAR(self->closed);
+    Py_CLEAR(self->rf);
+    return 0;
+}
+
+static void
+ChanBase_dealloc(ChanBase *self)
+{
+    PyObject_GC_UnTrack(self);
+    ChanBase_clear(self);
+    Py_TYPE(self)->tp_free((PyObject *)self);
+}
+
+/* The ring of a plain buffer (borrowed from `buf`, which never changes its `q` or `plain`), or
+   NULL if `buf` is not a buffers.Buffer whose `plain` is True and whose `q` is a Ring (then the
+   reference decides: a promise or result buffer, a buffer with storage of its own). */
+static inline RingObject *
+plain_ring(PyObject *buf)
+{
+    PyTypeObject *tp = Py_TYPE(buf);
+    if (buffer_type == NULL || (tp->tp_base != buffer_type && !PyType_IsSubtype(tp, buffer_type)))
         return NULL;
-    *limit = self->climit;
-    Py_INCREF(self->cq);
-    return self->cq;
-fail:
-    PyErr_Clear();
-    return NULL;
+    PyObject *q = SLOT(buf, off_q);
+    if (SLOT(buf, off_plain) != Py_True || q == NULL || !Py_IS_TYPE(q, &RingType))
+        return NULL;
+    return (RingObject *)q;
 }
 
 static inline Py_ssize_t
@@ -479,14 +803,44 @@ list_len(PyObject *l)
     return IS_NONE(l) || !PyList_CheckExact(l) ? -1 : PyList_GET_SIZE(l);
 }
 
+/* The pending queue in `*slot` (borrowed), made if it is still None, as the reference does;
+   NULL if it is something else (no error), or with an error if none could be made. */
+static PyObject *
+queue_of(PyObject **slot)
+{
+    PyObject *q = *slot;
+    if (q != NULL && PyList_CheckExact(q))
+        return q;
+    if (q != NULL && q != Py_None)
+        return NULL;
+    q = PyList_New(0);
+    if (q == NULL)
+        return NULL;
+    Py_XSETREF(*slot, q);
+    return q;
+}
+
 static PyObject *
 wake(PyObject *waiter, PyObject *value)
 {
     return PyObject_CallMethodOneArg(waiter, s_wake, value);
 }
 
-/* The common cases of put_with (see the module comment): a new reference to the result, or
-   NULL with no error set when the reference must decide, or NULL with an error. */
+/* After the lock is released: wake `waiter` (a reference we own, released here). 0 or -1. */
+static int
+wake_owned(PyObject *waiter, PyObject *value)
+{
+    PyObject *r = wake(waiter, value);
+    Py_DECREF(waiter);
+    if (r == NULL)
+        return -1;
+    Py_DECREF(r);
+    return 0;
+}
+
+/* The common cases of put_with (see the module comment), for a plain waiter on a channel with
+   no transducer: a new reference to the result (True, False, PENDING or NOT_READY), or NULL
+   with no error set when the reference must decide, or NULL with an error. */
 static PyObject *
 fast_put(ChanBase *self, PyObject *waiter, PyObject *val, int blockable)
 {
@@ -494,76 +848,88 @@ fast_put(ChanBase *self, PyObject *waiter, PyObject *val, int blockable)
         return NULL;
     int pw = plain_waiter(waiter);
     if (pw <= 0)
-        return NULL; /* an alts (or an error: the reference will meet it too) */
-    LockObject *lock = (LockObject *)self->lock;
+        return NULL; /* an alts' registration (or an error, which the caller returns) */
     PyObject *buf = self->buf;
-    if (!IS_NONE(buf)) {
-        Py_ssize_t limit;
-        PyObject *result = NULL;
-        lock_take(lock);
-        PyObject *q = self->buf == buf ? plain_storage(self, buf, &limit) : NULL;
-        if (q == NULL) {
-            lock_give(lock);
-            return NULL;
-        }
-        if (self->closed == Py_False && list_len(self->takes) <= 0) {
-            Py_ssize_t n = PyObject_Size(q);
-            if (n >= 0 && n < limit) {
-                PyObject *r = PyObject_CallMethodOneArg(q, s_append, val);
-                if (r != NULL) {
-                    Py_DECREF(r);
-                    result = Py_True;
-                    Py_INCREF(result);
-                }
-            }
-        }
-        lock_give(lock);
-        Py_DECREF(q);
-        if (result == NULL && PyErr_Occurred())
-            return NULL;
-        return result;
-    }
+    RingObject *ring = NULL;
+    if (!IS_NONE(buf) && (ring = plain_ring(buf)) == NULL)
+        return NULL;
+    LockObject *lock = (LockObject *)self->lock;
+    PyObject *result = NULL, *taker = NULL, *dropped = NULL;
     lock_take(lock);
-    if (!IS_NONE(self->buf) || self->closed != Py_False) {
-        lock_give(lock);
-        return NULL;
+    if (self->buf != buf)
+        goto reference;
+    if (self->closed != Py_False) {
+        if (self->closed != Py_True)
+            goto reference;
+        result = Py_False;
+        goto done;
     }
-    Py_ssize_t nt = list_len(self->takes);
-    if (nt > 0) {
-        PyObject *t = PyList_GET_ITEM(self->takes, 0);
-        Py_INCREF(t);
-        int tp = plain_waiter(t); /* a slot or class attribute read: runs no Python code */
-        if (tp == 1 && PyList_SetSlice(self->takes, 0, 1, NULL) == 0) {
-            lock_give(lock);
-            PyObject *r = wake(t, val);
-            Py_DECREF(t);
-            if (r == NULL)
-                return NULL;
-            Py_DECREF(r);
-            Py_RETURN_TRUE;
+    if (ring == NULL || !ring_full(ring)) {
+        Py_ssize_t nt = list_len(self->takes);
+        if (nt > 0) {
+            /* a taker waits (so a buffer is empty): hand the value over */
+            if (ring != NULL && ring->len > 0)
+                goto reference;
+            PyObject *t = PyList_GET_ITEM(self->takes, 0);
+            int tp = plain_waiter(t);
+            if (tp != 1) {
+                PyErr_Clear();
+                goto reference;
+            }
+            Py_INCREF(t);
+            if (PyList_SetSlice(self->takes, 0, 1, NULL) < 0) {
+                Py_DECREF(t);
+                goto error;
+            }
+            taker = t;
+            result = Py_True;
+            goto done;
         }
-        lock_give(lock);
-        Py_DECREF(t);
-        PyErr_Clear();
-        return NULL;
-    }
-    Py_ssize_t np = list_len(self->puts);
-    if (nt <= 0 && blockable && np >= 0 && np < MAX_PENDING) {
-        PyObject *pair = PyTuple_Pack(2, waiter, val);
-        if (pair != NULL && PyList_Append(self->puts, pair) == 0) {
-            lock_give(lock);
-            Py_DECREF(pair);
-            Py_INCREF(PENDING);
-            return PENDING;
+        if (ring != NULL) {
+            if (ring_push(ring, val, &dropped) < 0)
+                goto error;
+            result = Py_True;
+            goto done;
         }
-        Py_XDECREF(pair);
-        lock_give(lock);
-        return NULL;
     }
+    /* no room, nobody to take: wait */
+    if (!blockable) {
+        result = NOT_READY;
+        goto done;
+    }
+    PyObject *puts = queue_of(&self->puts);
+    if (puts == NULL) {
+        if (PyErr_Occurred())
+            goto error;
+        goto reference;
+    }
+    if (PyList_GET_SIZE(puts) >= MAX_PENDING)
+        goto reference; /* it drops dead alts registrations, or raises TooManyPendingError */
+    PyObject *pair = PyTuple_Pack(2, waiter, val);
+    if (pair == NULL)
+        goto error;
+    if (PyList_Append(puts, pair) < 0) {
+        Py_DECREF(pair);
+        goto error;
+    }
+    Py_DECREF(pair);
+    result = PENDING;
+done:
+    lock_give(lock);
+    Py_XDECREF(dropped);
+    if (taker != NULL && wake_owned(taker, val) < 0)
+        return NULL;
+    Py_INCREF(result);
+    return result;
+reference:
+    lock_give(lock);
+    return NULL;
+error:
     lock_give(lock);
     return NULL;
 }
 
+/* The common cases of take_with, as fast_put. */
 static PyObject *
 fast_take(ChanBase *self, PyObject *waiter, int blockable)
 {
@@ -572,68 +938,88 @@ fast_take(ChanBase *self, PyObject *waiter, int blockable)
     int pw = plain_waiter(waiter);
     if (pw <= 0)
         return NULL;
-    LockObject *lock = (LockObject *)self->lock;
     PyObject *buf = self->buf;
-    if (!IS_NONE(buf)) {
-        Py_ssize_t limit;
-        PyObject *result = NULL;
-        lock_take(lock);
-        PyObject *q = self->buf == buf ? plain_storage(self, buf, &limit) : NULL;
-        if (q == NULL) {
-            lock_give(lock);
-            return NULL;
-        }
-        if (list_len(self->puts) <= 0) {
-            Py_ssize_t n = PyObject_Size(q);
-            if (n > 0)
-                result = PyObject_CallMethodNoArgs(q, s_popleft);
-        }
-        lock_give(lock);
-        Py_DECREF(q);
-        return result;
-    }
-    lock_take(lock);
-    if (!IS_NONE(self->buf)) {
-        lock_give(lock);
+    RingObject *ring = NULL;
+    if (!IS_NONE(buf) && (ring = plain_ring(buf)) == NULL)
         return NULL;
-    }
+    LockObject *lock = (LockObject *)self->lock;
+    PyObject *result = NULL, *putter = NULL;
+    lock_take(lock);
+    if (self->buf != buf)
+        goto reference;
     Py_ssize_t np = list_len(self->puts);
+    PyObject *pair = NULL;
     if (np > 0) {
-        PyObject *pair = PyList_GET_ITEM(self->puts, 0);
-        if (!PyTuple_CheckExact(pair) || PyTuple_GET_SIZE(pair) != 2) {
-            lock_give(lock);
-            return NULL;
+        /* a putter waits (an unbuffered channel, or a full fixed buffer) */
+        if (ring != NULL && (ring->len == 0 || ring->overflow != RING_PARK || ring->len - 1 >= ring->n))
+            goto reference;
+        pair = PyList_GET_ITEM(self->puts, 0);
+        if (!PyTuple_CheckExact(pair) || PyTuple_GET_SIZE(pair) != 2)
+            goto reference;
+        int pp = plain_waiter(PyTuple_GET_ITEM(pair, 0));
+        if (pp != 1) {
+            PyErr_Clear();
+            goto reference;
         }
         Py_INCREF(pair);
-        int pp = plain_waiter(PyTuple_GET_ITEM(pair, 0));
-        if (pp == 1 && PyList_SetSlice(self->puts, 0, 1, NULL) == 0) {
-            lock_give(lock);
-            PyObject *r = wake(PyTuple_GET_ITEM(pair, 0), Py_True);
-            PyObject *v = PyTuple_GET_ITEM(pair, 1);
-            Py_INCREF(v);
+        if (PyList_SetSlice(self->puts, 0, 1, NULL) < 0) {
             Py_DECREF(pair);
-            if (r == NULL) {
-                Py_DECREF(v);
-                return NULL;
-            }
-            Py_DECREF(r);
-            return v;
+            goto error;
         }
-        lock_give(lock);
+        putter = PyTuple_GET_ITEM(pair, 0);
+        Py_INCREF(putter);
+        if (ring != NULL) {
+            /* take the oldest, then admit the putter's value (a slot is free: no growth) */
+            PyObject *dropped;
+            result = ring_pop(ring);
+            (void)ring_push(ring, PyTuple_GET_ITEM(pair, 1), &dropped);
+        } else {
+            result = PyTuple_GET_ITEM(pair, 1);
+            Py_INCREF(result);
+        }
         Py_DECREF(pair);
-        PyErr_Clear();
+        goto done;
+    }
+    if (ring != NULL && ring->len > 0) {
+        result = ring_pop(ring);
+        goto done;
+    }
+    /* nothing to take */
+    if (self->closed != Py_False) {
+        if (self->closed != Py_True)
+            goto reference;
+        result = Py_None;
+        Py_INCREF(result);
+        goto done;
+    }
+    if (!blockable) {
+        result = NOT_READY;
+        Py_INCREF(result);
+        goto done;
+    }
+    PyObject *takes = queue_of(&self->takes);
+    if (takes == NULL) {
+        if (PyErr_Occurred())
+            goto error;
+        goto reference;
+    }
+    if (PyList_GET_SIZE(takes) >= MAX_PENDING)
+        goto reference;
+    if (PyList_Append(takes, waiter) < 0)
+        goto error;
+    result = PENDING;
+    Py_INCREF(result);
+done:
+    lock_give(lock);
+    if (putter != NULL && wake_owned(putter, Py_True) < 0) {
+        Py_DECREF(result);
         return NULL;
     }
-    Py_ssize_t nt = list_len(self->takes);
-    if (np <= 0 && blockable && self->closed == Py_False && nt >= 0 && nt < MAX_PENDING) {
-        if (PyList_Append(self->takes, waiter) == 0) {
-            lock_give(lock);
-            Py_INCREF(PENDING);
-            return PENDING;
-        }
-        lock_give(lock);
-        return NULL;
-    }
+    return result;
+reference:
+    lock_give(lock);
+    return NULL;
+error:
     lock_give(lock);
     return NULL;
 }
@@ -821,13 +1207,21 @@ c_put(PyObject *module, PyObject *const *args, Py_ssize_t nargs, PyObject *kwnam
 static PyObject *
 configure_channel(PyObject *module, PyObject *args)
 {
-    PyObject *ptw, *ptk, *ct, *pend;
-    if (!PyArg_ParseTuple(args, "OOOO", &ptw, &ptk, &ct, &pend))
+    PyObject *ptw, *ptk, *ct, *pend, *notready, *bt;
+    if (!PyArg_ParseTuple(args, "OOOOOO!", &ptw, &ptk, &ct, &pend, &notready, &PyType_Type, &bt))
+        return NULL;
+    Py_ssize_t oq = slot_offset(bt, "q"), op = slot_offset(bt, "plain");
+    if (oq < 0 || op < 0)
         return NULL;
     SET(py_put_with, ptw);
     SET(py_take_with, ptk);
     SET(chan_type, ct);
     SET(PENDING, pend);
+    SET(NOT_READY, notready);
+    off_q = oq;
+    off_plain = op;
+    Py_INCREF(bt);
+    Py_XSETREF(buffer_type, (PyTypeObject *)bt);
     Py_RETURN_NONE;
 }
 
@@ -861,7 +1255,7 @@ static PyMethodDef module_methods[] = {
     {"configure_ops", configure_ops, METH_VARARGS,
      "configure_ops(take, put, GoTask, getcurrent, any_pending, park_compiled, TAKE, PUT): ops.py's references."},
     {"configure_channel", configure_channel, METH_VARARGS,
-     "configure_channel(py_put_with, py_take_with, Chan, PENDING): channel.py's references."},
+     "configure_channel(py_put_with, py_take_with, Chan, PENDING, NOT_READY, Buffer): channel.py's references."},
     {NULL}
 };
 
@@ -874,16 +1268,11 @@ static struct PyModuleDef moduledef = {
 PyMODINIT_FUNC
 PyInit__cchan(void)
 {
-    if (PyType_Ready(&LockType) < 0 || PyType_Ready(&ChanBaseType) < 0)
+    if (PyType_Ready(&LockType) < 0 || PyType_Ready(&RingType) < 0 || PyType_Ready(&ChanBaseType) < 0)
         return NULL;
 #define INTERN(v, s) if ((v = PyUnicode_InternFromString(s)) == NULL) return NULL
     INTERN(s_flag, "flag");
     INTERN(s_wake, "wake");
-    INTERN(s_plain, "plain");
-    INTERN(s_q, "q");
-    INTERN(s_limit, "limit");
-    INTERN(s_append, "append");
-    INTERN(s_popleft, "popleft");
     PyObject *m = PyModule_Create(&moduledef);
     if (m == NULL)
         return NULL;
@@ -891,8 +1280,10 @@ PyInit__cchan(void)
     PyUnstable_Module_SetGIL(m, Py_MOD_GIL_NOT_USED);
 #endif
     Py_INCREF(&LockType);
+    Py_INCREF(&RingType);
     Py_INCREF(&ChanBaseType);
     if (PyModule_AddObject(m, "Lock", (PyObject *)&LockType) < 0
+            || PyModule_AddObject(m, "Ring", (PyObject *)&RingType) < 0
             || PyModule_AddObject(m, "ChanBase", (PyObject *)&ChanBaseType) < 0) {
         Py_DECREF(m);
         return NULL;
