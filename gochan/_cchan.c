@@ -699,6 +699,25 @@ flag_way(PyTypeObject *tp)
     return 0;
 }
 
+/* Add an entry for `tp` if its flag can be read directly (configure_ops gives GoTask the first). */
+static void
+flag_learn(PyTypeObject *tp)
+{
+    Py_ssize_t offset = flag_way(tp);
+    unsigned int tag = tp->tp_version_tag;
+    if (offset != 0 && tag != 0 && (tp->tp_flags & Py_TPFLAGS_VALID_VERSION_TAG)
+            && ATOMIC_LOAD(&flag_used) < FLAG_WAYS) {
+        atomic_word i = ATOMIC_ADD(&flag_used, 1) - 1;
+        if (i < FLAG_WAYS) {
+            FlagWay *w = &flag_ways[i];
+            w->type = tp;
+            w->tag = tag;
+            w->offset = offset;
+            ATOMIC_STORE(&w->ready, 1);
+        }
+    }
+}
+
 /* 1 if `waiter.flag` is None (a plain waiter), 0 if not, -1 on error. Runs no Python code
    when the type is known (a slot or class attribute read); see flag_ways. */
 static int
@@ -721,19 +740,7 @@ plain_waiter(PyObject *waiter)
             }
         }
     }
-    Py_ssize_t offset = flag_way(tp);
-    tag = tp->tp_version_tag;
-    if (offset != 0 && tag != 0 && (tp->tp_flags & Py_TPFLAGS_VALID_VERSION_TAG)
-            && ATOMIC_LOAD(&flag_used) < FLAG_WAYS) {
-        atomic_word i = ATOMIC_ADD(&flag_used, 1) - 1;
-        if (i < FLAG_WAYS) {
-            FlagWay *w = &flag_ways[i];
-            w->type = tp;
-            w->tag = tag;
-            w->offset = offset;
-            ATOMIC_STORE(&w->ready, 1);
-        }
-    }
+    flag_learn(tp);
     PyObject *f = PyObject_GetAttr(waiter, s_flag);
     if (f == NULL)
         return -1;
@@ -1303,6 +1310,7 @@ configure_ops(PyObject *module, PyObject *args)
     Py_INCREF(dt);
     Py_XSETREF(deque_type, (PyTypeObject *)dt);
     deque_append = da; /* NULL (never on CPython 3.10-3.13): every wake calls the method */
+    flag_learn((PyTypeObject *)gt); /* the most frequent waiter: its entry is met first */
     SET(py_take, pt);
     SET(py_put, pp);
     SET(gotask_type, gt);
