@@ -560,6 +560,9 @@ class Chan(_ChanBase, Generic[T]):  # type: ignore[misc]
         return f"<Chan{name} 0x{id(self):x} {kind} puts={puts} takes={takes} {'closed' if self._closed else 'open'}>"
 
 
+#: The reference put_with/take_with (the Python methods above), whichever build runs: the
+#: compiled ones call them for every case they leave; tests compare the two.
+_py_put_with, _py_take_with = Chan.put_with, Chan.take_with
 if compiled:
     # The compiled put_with/take_with take the common cases and call these for the rest.
     _cchan.configure_channel(Chan.put_with, Chan.take_with, Chan, PENDING, NOT_READY, Buffer)
