@@ -5,23 +5,39 @@ this module is built, `Chan` derives from `ChanBase` below, which stores the
 channel's state (`_lock`, `_buf`, `_takes`, `_puts`, `_closed`, `_rf`) as C
 members, so both implementations read and write the same fields: the Python
 methods see ordinary attributes, the C code sees struct fields. `put_with`
-and `take_with` here handle only the common cases (no transducer, no alts on
-either side, an unbuffered channel or a plain fixed/sliding buffer) and call
+and `take_with` here handle the common cases (no transducer, a plain waiter
+on this side and on the one it pairs with, an unbuffered channel or a plain
+buffer whose storage is a `Ring`, a pending queue under its limit) and call
 the Python reference for everything else, after releasing the lock (the
-reference takes it again and decides afresh).
+reference takes it again and decides afresh). A fast path either completes
+exactly as the reference would or defers to it before changing anything:
+tests/test_ccore.py runs both on the same random operations.
+
+What makes the common cases cheap (callgrind, CPython 3.11, per W2 item /
+W1 round trip; BENCHMARKS.md has the steps): the lock is an atomic word, not
+a PyThread lock (`Lock`); plain buffers keep their values in a C ring the
+paths index directly, not a deque called by method name (`Ring`); a waiter's
+`flag` is read at a known offset for the waiter types met, not by getattr
+(`plain_waiter`); a GoTask woken on its own hub's thread is appended to the
+hub's run queue here, as GoTask.wake does, not through that Python method
+(`wake`).
 
 `take` and `put` are ops.py's go-block path in C: an exact Chan, in a go
 block, with no cancel request pending anywhere (else ops.py's functions, the
 reference, run). They park through `hub.park_compiled`, a Python frame of its
 own: a C function's caller keeps the function's arguments on its evaluation
 stack, where the reaper cannot see them, and that frame tells it they are
-there (reaper.py credits them).
+there (reaper.py credits them). Parking from C without that frame would save
+two Python frames per park and ~270 bytes of saved C stack per parked go
+block (measured with a prototype), but the reaper would then count the
+caller's reference to the channel as a root and never reap such a go block.
 
 Atomicity never relies on the GIL: every read or write of a channel's state
-is made under the channel's lock, a `Lock` of this module (what
-`channel._new_lock` makes when compiled), whose raw PyThread lock the C code
-takes directly. Waking a waiter, parking a go block and every call into
-Python happen after the lock is released, as in the reference.
+is made under the channel's lock, and the module's own tables (the flag
+offsets) are published with atomics. Waking a waiter, parking a go block,
+releasing a dropped value and every call into Python happen after the lock is
+released, as in the reference (but for reading the flag of a queued waiter of
+a type not in the table, which is a getattr under the lock, as there).
 */
 #define PY_SSIZE_T_CLEAN
 #include <Python.h>
@@ -622,6 +638,10 @@ static unsigned int gotask_tag; /* GoTask's version tag when GoTask.wake was las
 static Py_ssize_t off_task_hub, off_hub_ident, off_hub_runq; /* GoTask.hub, Hub.ident, Hub.runq */
 static PyCFunction deque_append; /* deque.append's C function (METH_O) */
 static PyObject *getcurrent;    /* greenlet.getcurrent */
+/* greenlet's C API (its capsule `greenlet._C_API`, as greenlet.h reads it): PyGreenlet_GetCurrent
+   is entry 4, the greenlet type entry 0 (so since greenlet 0.4). Through it a take or put skips
+   calling `getcurrent` as a Python builtin (~60 instructions). NULL: call `getcurrent`. */
+static PyObject *(*greenlet_current)(void);
 static PyObject *any_pending;   /* procs.any_pending: non-empty while a cancel request is pending */
 static PyObject *park;          /* hub.park_compiled(task, op, waiting[, value]) */
 static PyObject *TAKE, *PUT;    /* protocols.TAKE / PUT: park reasons */
@@ -1204,7 +1224,7 @@ c_take(PyObject *module, PyObject *const *args, Py_ssize_t nargs, PyObject *kwna
         return PyObject_Vectorcall(py_take, args, nargs, kwnames);
     if (nargs != 1 || (PyObject *)Py_TYPE(args[0]) != chan_type || PyList_GET_SIZE(any_pending))
         return PyObject_Vectorcall(py_take, args, nargs, NULL);
-    PyObject *g = PyObject_CallNoArgs(getcurrent);
+    PyObject *g = greenlet_current != NULL ? greenlet_current() : PyObject_CallNoArgs(getcurrent);
     if (g == NULL)
         return NULL;
     if ((PyObject *)Py_TYPE(g) != gotask_type) {
@@ -1238,7 +1258,7 @@ c_put(PyObject *module, PyObject *const *args, Py_ssize_t nargs, PyObject *kwnam
     if (nargs != 2 || (PyObject *)Py_TYPE(args[0]) != chan_type || args[1] == Py_None
             || PyList_GET_SIZE(any_pending))
         return PyObject_Vectorcall(py_put, args, nargs, NULL);
-    PyObject *g = PyObject_CallNoArgs(getcurrent);
+    PyObject *g = greenlet_current != NULL ? greenlet_current() : PyObject_CallNoArgs(getcurrent);
     if (g == NULL)
         return NULL;
     if ((PyObject *)Py_TYPE(g) != gotask_type) {
@@ -1311,6 +1331,19 @@ configure_ops(PyObject *module, PyObject *args)
     Py_XSETREF(deque_type, (PyTypeObject *)dt);
     deque_append = da; /* NULL (never on CPython 3.10-3.13): every wake calls the method */
     flag_learn((PyTypeObject *)gt); /* the most frequent waiter: its entry is met first */
+    greenlet_current = NULL;
+    void **api = (void **)PyCapsule_Import("greenlet._C_API", 0);
+    PyObject *now = PyObject_CallNoArgs(gc);
+    if (api != NULL && now != NULL && PyType_Check((PyObject *)api[0])
+            && PyObject_TypeCheck(now, (PyTypeObject *)api[0]) && PyType_IsSubtype((PyTypeObject *)gt, api[0])) {
+        PyObject *(*current)(void) = (PyObject *(*)(void))api[4];
+        PyObject *same = current();
+        if (same == now)
+            greenlet_current = current; /* the table is what greenlet.h says it is */
+        Py_XDECREF(same);
+    }
+    Py_XDECREF(now);
+    PyErr_Clear(); /* no capsule, or not the expected one: `getcurrent` is called instead */
     SET(py_take, pt);
     SET(py_put, pp);
     SET(gotask_type, gt);
