@@ -383,7 +383,7 @@ ring_pop(RingObject *r)
 }
 
 #ifdef Py_GIL_DISABLED
-#define RING_LOCK(r) Py_BEGIN_CRITICAL_SECTION(r)
+#define RING_LOCK(r) Py_BEGIN_CRITICAL_SECTION((PyObject *)(r))
 #define RING_UNLOCK(r) Py_END_CRITICAL_SECTION()
 #else
 #define RING_LOCK(r) {
