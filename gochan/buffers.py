@@ -7,7 +7,15 @@ from __future__ import annotations
 
 import sys
 from collections import deque
-from typing import TYPE_CHECKING, Any, Callable, Deque, List
+from typing import TYPE_CHECKING, Any, Callable, List
+
+from ._core import cchan
+
+# The storage of the plain buffers: a deque, or in the compiled build the C core's `Ring`
+# (gochan/_cchan.c), which the C channel reads and writes without calling methods. Both offer
+# `append`, `popleft` and `len`; `Ring(n, "slide")` drops the oldest like `deque(maxlen=n)`,
+# `Ring(n, "drop")` drops the newest, `Ring(n, "park")` never drops (the channel parks puts).
+_Ring: Any = cchan.Ring if cchan is not None else None
 
 __all__ = ["Buffer", "FixedBuffer", "DroppingBuffer", "SlidingBuffer", "PromiseBuffer",
            "buffer", "dropping_buffer", "sliding_buffer", "is_unblocking_buffer"]
@@ -24,15 +32,19 @@ def _check_size(n: object, fname: str) -> int:
 class Buffer:
     """The base of gochan's buffers (`protocols.Buffer`): `q`, `add(v)`, `remove()`, `limit`, `close_buf()`.
 
-    `q` is the storage, a plain `deque` or `list` (never a subclass), and
+    `q` is the storage, a plain `deque` or `list` (never a subclass), or in
+    the compiled build the C core's `Ring` for the plain buffers, and
     `len(buf.q)` is the count: the channel reads it so on every operation.
     The channel asks "full?" as `len(buf.q) >= buf.limit` (`limit` is n for a
     fixed buffer and unbounded for the others). `plain` buffers (fixed,
-    sliding) add and remove exactly as their deque appends and pops from the
-    left, and the channel calls those directly: CPython 3.11+ specializes a
-    call to a plain deque's method, where a method of a deque subclass (the
-    first design) fails the fast path's exact-type check, and a bound method
-    held in a slot costs a fifth more than the direct call (measured). `plain` is a slot, not a
+    sliding; dropping too in the compiled build, whose ring drops by itself)
+    add and remove exactly as their storage appends and pops from the left,
+    and the channel calls those directly: CPython 3.11+ specializes a call to
+    a plain deque's method, where a method of a deque subclass (the first
+    design) fails the fast path's exact-type check, and a bound method held
+    in a slot costs a fifth more than the direct call (measured); the C
+    channel reads and writes a ring without calling anything. `q` and `plain`
+    never change once the buffer is made. `plain` is a slot, not a
     class attribute: 3.11 cannot specialize a class attribute read on an instance. A
     Python-level `__len__` on every operation cost more than the rest of a
     buffered put. `unblocking` is True when puts never park.
@@ -74,7 +86,9 @@ class FixedBuffer(Buffer):
     __slots__ = ("n", "limit", "add", "remove")
 
     def __init__(self, n: int, q: Any = None) -> None:
-        self.q = q = deque() if q is None else q
+        if q is None:
+            q = deque() if _Ring is None else _Ring(n, "park")
+        self.q = q
         self.plain = True
         self.add = q.append
         self.remove = q.popleft
@@ -113,9 +127,10 @@ class DroppingBuffer(Buffer):
     label = "dropping_buffer"
 
     def __init__(self, n: int) -> None:
-        q: Deque[Any] = deque()
+        # Compiled, the ring drops the newest by itself, so the buffer is plain.
+        q: Any = deque() if _Ring is None else _Ring(n, "drop")
         self.q = q
-        self.plain = False
+        self.plain = _Ring is not None
         self.remove = q.popleft
         self.n = n
 
@@ -134,7 +149,7 @@ class SlidingBuffer(Buffer):
     label = "sliding_buffer"
 
     def __init__(self, n: int) -> None:
-        q: Deque[Any] = deque((), n)
+        q: Any = deque((), n) if _Ring is None else _Ring(n, "slide")
         self.q = q
         self.plain = True
         self.add = q.append  # maxlen drops the oldest

@@ -24,11 +24,12 @@ two implementations: the suite runs on both (`make test`, `GOCHAN_PURE=1`).
 """
 from __future__ import annotations
 
-import os
 import threading
 from dataclasses import dataclass
 from typing import Any, AsyncIterator, Callable, Generic, Iterator, List, Optional, Tuple, TypeVar
 
+from ._core import cchan as _cchan
+from ._core import compiled
 from .buffers import Buffer, FixedBuffer, PromiseBuffer, ResultBuffer
 from .errors import MAX_PENDING, TooManyPendingError, none_put_error, report_exception
 from .protocols import NOT_READY, PENDING, PUT, TAKE, Sentinel, Waiter
@@ -38,18 +39,11 @@ from .xf import Reduced as _Reduced
 
 __all__ = ["Chan", "ChanStats", "chan", "promise_chan", "result_chan", "stats", "compiled"]
 
-# The optional C core (gochan/_cchan.c): when it is built and GOCHAN_PURE is not set, `Chan`
-# derives from its `ChanBase`, which holds the channel's state as C fields and runs the common
-# cases of `put_with`/`take_with` in C, calling this file's methods (the reference) for the
-# rest. Without it, this file is the whole channel. `compiled` says which is running.
-_cchan: Any = None
-if not os.environ.get("GOCHAN_PURE"):
-    try:
-        from . import _cchan
-    except ImportError:
-        _cchan = None
-#: True when the compiled channel core is running, False on the pure-Python fallback.
-compiled = _cchan is not None
+# The optional C core (gochan/_cchan.c, chosen in _core.py): when it runs, `Chan` derives from
+# its `ChanBase`, which holds the channel's state as C fields and runs the common cases of
+# `put_with`/`take_with` in C, calling this file's methods (the reference) for the rest; plain
+# buffers then keep their values in its `Ring` (buffers.py). Without it, this file is the whole
+# channel. `compiled` says which is running.
 
 _new_lock: Callable[[], Any] = _cchan.Lock if compiled else threading.Lock
 
@@ -566,9 +560,12 @@ class Chan(_ChanBase, Generic[T]):  # type: ignore[misc]
         return f"<Chan{name} 0x{id(self):x} {kind} puts={puts} takes={takes} {'closed' if self._closed else 'open'}>"
 
 
+#: The reference put_with/take_with (the Python methods above), whichever build runs: the
+#: compiled ones call them for every case they leave; tests compare the two.
+_py_put_with, _py_take_with = Chan.put_with, Chan.take_with
 if compiled:
     # The compiled put_with/take_with take the common cases and call these for the rest.
-    _cchan.configure_channel(Chan.put_with, Chan.take_with, Chan, PENDING)
+    _cchan.configure_channel(Chan.put_with, Chan.take_with, Chan, PENDING, NOT_READY, Buffer)
     Chan.put_with = _ChanBase.put_with  # type: ignore[method-assign]
     Chan.take_with = _ChanBase.take_with  # type: ignore[method-assign]
 

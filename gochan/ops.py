@@ -7,6 +7,7 @@ thread on a lock, without polling.
 """
 from __future__ import annotations
 
+from collections import deque as _deque
 from random import random as _random
 from typing import TYPE_CHECKING, Any, Callable, Dict, List, Optional, Sequence, Tuple, TypeVar
 
@@ -14,7 +15,7 @@ from greenlet import getcurrent
 
 from .channel import Chan, compiled
 from .errors import TooManyPendingError, none_put_error
-from .hub import GoTask, park_compiled
+from .hub import GoTask, Hub, park_compiled
 from .procs import any_pending
 from .protocols import ALTS, NOT_READY, PENDING, PUT, TAKE, Sentinel
 from .runtime import current_runtime
@@ -101,7 +102,7 @@ if compiled and not TYPE_CHECKING:
     # above, the reference.
     from . import _cchan
 
-    _cchan.configure_ops(take, put, GoTask, getcurrent, any_pending, park_compiled, TAKE, PUT)
+    _cchan.configure_ops(take, put, GoTask, Hub, _deque, getcurrent, any_pending, park_compiled, TAKE, PUT)
     take = _cchan.take  # noqa: F811
     put = _cchan.put  # noqa: F811
 
