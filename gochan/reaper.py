@@ -489,13 +489,19 @@ def stack_credit() -> Optional[int]:
         # references for a moment (a `gc.get_objects()` list made meanwhile lists the probe),
         # never take one away. One inflated measurement, kept for good, once left a whole test
         # run with a reaper that reaped nothing.
-        found = [n for n in (_measure_credit() for _ in range(CREDIT_TRIES)) if n is not None]
+        found = []
+        for _ in range(CREDIT_TRIES):
+            n = _measure_credit()
+            if n is not None:
+                found.append(n)
+                if n == 0:
+                    break  # the floor: nothing can have been missed
         _credit = min(found) if found and min(found) in (0, 1) else None
     return _credit  # type: ignore[no-any-return]
 
 
-#: Measurements of the stack credit, of which the least counts.
-CREDIT_TRIES = 5
+#: Measurements of the stack credit (at most; a 0 ends them), of which the least counts.
+CREDIT_TRIES = 20
 
 
 def _measure_credit() -> Optional[int]:

@@ -85,7 +85,7 @@ def test_the_stack_credit_is_right_while_another_thread_lists_every_object(monke
     t = threading.Thread(target=lister, daemon=True)
     t.start()
     try:
-        for _ in range(20):
+        for _ in range(5):
             monkeypatch.setattr(reaper, "_credit", "unmeasured")
             assert reaper.stack_credit() == quiet
     finally:
