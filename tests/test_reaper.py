@@ -7,6 +7,7 @@ that spans several sweeps (the first sweep that sees a go block only marks it).
 from __future__ import annotations
 
 import gc
+import itertools
 import threading
 import time
 from typing import Any, Callable, List
@@ -65,7 +66,7 @@ def test_the_stack_credit_is_the_least_of_several_measurements(monkeypatch) -> N
     once made a whole run's reaper reap nothing."""
     from gochan import reaper
     quiet = reaper._measure_credit()
-    seen = iter([quiet + 1, None, quiet, quiet + 1, quiet + 2])
+    seen = itertools.chain([quiet + 1, None, quiet, quiet + 1, quiet + 2], itertools.repeat(quiet + 1))
     monkeypatch.setattr(reaper, "_credit", "unmeasured")
     monkeypatch.setattr(reaper, "_measure_credit", lambda: next(seen))
     assert reaper.stack_credit() == quiet
