@@ -466,6 +466,7 @@ def test_the_channel_lock_excludes_and_wakes_every_waiter() -> None:
 
 
 @compiled_only
+@pytest.mark.timeout(30)
 def test_the_lock_keeps_threading_locks_interface() -> None:
     lock = _cchan().Lock()
     assert lock.acquire(blocking=False) is True and lock.locked()
