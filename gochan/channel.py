@@ -31,7 +31,7 @@ from typing import Any, AsyncIterator, Callable, Generic, Iterator, List, Option
 from ._core import cchan as _cchan
 from ._core import compiled
 from .buffers import Buffer, FixedBuffer, PromiseBuffer, ResultBuffer
-from .errors import MAX_PENDING, TooManyPendingError, none_put_error, report_exception
+from .errors import MAX_PENDING, TooManyPendingError, apply_ex_handler, none_put_error
 from .protocols import NOT_READY, PENDING, PUT, TAKE, Sentinel, Waiter
 from .suspend import suspend
 from .waiters import NONBLOCKING, OK, OTHER_DEAD, SELF_DEAD, commit_pair
@@ -427,20 +427,7 @@ class Chan(_ChanBase, Generic[T]):  # type: ignore[misc]
             self._handle(exc, buf, False)
 
     def _handle(self, exc: Exception, buf: Buffer, propagate: bool) -> None:
-        handler = self._rf.ex_handler  # type: ignore[union-attr]
-        if handler is None:
-            report_exception(exc)
-            return
-        if propagate:
-            v = handler(exc)
-        else:
-            try:
-                v = handler(exc)
-            except Exception as failure:
-                report_exception(failure)
-                return
-        if v is not None:
-            buf.add(v)
+        apply_ex_handler(exc, self._rf.ex_handler, buf.add, propagate)  # type: ignore[union-attr]
 
     # ------------------------------------------------------------- go result
     def deliver_result(self, result: Any) -> None:

@@ -7,7 +7,7 @@ propagate to; they go to one process-wide handler instead of vanishing.
 from __future__ import annotations
 
 import logging
-from typing import Callable, Optional
+from typing import Any, Callable, Optional
 
 __all__ = ["Cancelled", "TooManyPendingError", "set_exception_handler", "report_exception"]
 
@@ -72,3 +72,26 @@ def report_exception(exc: BaseException) -> None:
                          exc_info=(type(failure), failure, failure.__traceback__))
     logger.error("Uncaught exception in gochan: %r", exc,
                  exc_info=(type(exc), exc, exc.__traceback__))
+
+
+def apply_ex_handler(exc: Exception, handler: Optional[Callable[[BaseException], Any]],
+                     add: Callable[[Any], Any], propagate: bool = False) -> None:
+    """A transducer raised `exc`: the handler's non-None result is `add`ed in the value's place.
+
+    Without a handler `exc` is reported. A handler that raises propagates if
+    `propagate` (to a channel's putter), else its error is reported. Shared by
+    channels with a transducer and the pipelines.
+    """
+    if handler is None:
+        report_exception(exc)
+        return
+    if propagate:
+        v = handler(exc)
+    else:
+        try:
+            v = handler(exc)
+        except Exception as failure:
+            report_exception(failure)
+            return
+    if v is not None:
+        add(v)

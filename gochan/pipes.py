@@ -48,7 +48,7 @@ from typing import Any, Callable, Deque, Iterable, List, Optional, Sequence, Tup
 
 from .cancel import cancel
 from .channel import Chan, chan, result_chan
-from .errors import Cancelled, TooManyPendingError, report_exception
+from .errors import Cancelled, TooManyPendingError, apply_ex_handler, report_exception
 from .ops import alts, put, put_async, take, take_async
 from .process import go, thread
 from .xf import Reduced, Transducer, _is_stateless, completing, has_completion_arity
@@ -157,18 +157,8 @@ def _collect(acc: Any = _NOARG, x: Any = _NOARG) -> Any:
 
 
 def _handle(exc: Exception, ex_handler: Optional[Callable[[BaseException], Any]], outs: List[Any]) -> None:
-    """An xform step or completion raised: the handler's non-None result takes the item's place;
-    without a handler, or if the handler raises, the exception is reported."""
-    if ex_handler is None:
-        report_exception(exc)
-        return
-    try:
-        v = ex_handler(exc)
-    except Exception as failure:
-        report_exception(failure)
-        return
-    if v is not None:
-        outs.append(v)
+    """An xform step or completion raised: as in a channel with a transducer (`apply_ex_handler`)."""
+    apply_ex_handler(exc, ex_handler, outs.append)
 
 
 def _run_item(xform: Transducer, ex_handler: Optional[Callable[[BaseException], Any]], v: Any) -> List[Any]:
