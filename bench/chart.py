@@ -13,6 +13,7 @@ from pathlib import Path
 from .common import CONTESTANTS
 
 COLORS = {
+    "gochan_pure": "#ff7f0e",
     "raw_greenlet": "#4c4c4c",
     "gevent_channel": "#1f77b4",
     "gevent_queue": "#6baed6",
@@ -21,6 +22,7 @@ COLORS = {
     "threads": "#d62728",
 }
 LABELS = {
+    "gochan_pure": "gochan, pure Python",
     "raw_greenlet": "raw greenlet (floor)",
     "gevent_channel": "gevent Channel",
     "gevent_queue": "gevent Queue",
