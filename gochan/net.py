@@ -21,6 +21,7 @@ plain thread the same call blocks the thread. No monkey-patching.
 from __future__ import annotations
 
 import errno
+import itertools
 import os
 import socket
 import ssl as _ssl
@@ -46,6 +47,8 @@ __all__ = ["connect", "listen", "serve", "chans", "Conn", "Listener", "Server", 
 Address = Union[Tuple[Any, ...], str]
 
 _WOULD_BLOCK = (BlockingIOError, InterruptedError)
+_gens = itertools.count(1)
+_gens_lock = threading.Lock()  # count's next is not atomic on free-threaded builds
 
 
 def _closed_error() -> OSError:
@@ -92,10 +95,13 @@ def _check_ssl(fname: str, ctx: Any) -> Optional[_ssl.SSLContext]:
 class _Waits:
     """What a socket's waiters need: its fd, its two readiness ports, who waits, whether it is closed."""
 
-    __slots__ = ("fd", "rport", "wport", "waiting", "lock", "closed")
+    __slots__ = ("fd", "rport", "wport", "waiting", "lock", "closed", "gen", "poller")
 
     def __init__(self, sock: socket.socket) -> None:
         self.fd = sock.fileno()
+        with _gens_lock:
+            self.gen = next(_gens)  # this socket's identity in a poller, never reused (Poller.add_owned)
+        self.poller: Optional[Poller] = None  # the one poller that keeps it armed between waits
         self.rport = Readiness(self.fd, READ, sock)
         self.wport = Readiness(self.fd, WRITE, sock)
         self.waiting: Dict[Any, bool] = {}  # go blocks parked on this socket now
@@ -126,7 +132,11 @@ class _Waits:
                 if deadline is None:
                     hub = g.hub
                     poller = hub.services.get(Poller) or hub_poller(hub)
-                    if poller.add(IoReg(self.fd, events, g)):
+                    mine = self.poller
+                    if mine is None:
+                        mine = self.poller = poller
+                    if (poller.add_owned(IoReg(self.fd, events, g), self.gen) if mine is poller
+                            else poller.add(IoReg(self.fd, events, g))):
                         g.park(IO, port)
                 else:
                     _, p = alts([port, timeout(ms)], priority=True)
@@ -152,6 +162,9 @@ class _Waits:
                 return False
             self.closed = True
             waiting = list(self.waiting)
+            poller = self.poller
+        if poller is not None:
+            poller.forget(self.fd)  # before the fd closes and its number can be reused
         try:
             sock.shutdown(socket.SHUT_RDWR)  # wakes threads polling the fd (HUP)
         except OSError:
