@@ -163,9 +163,17 @@ def test_close_takes_the_fd_out_of_the_epoll_set_even_with_a_dup_open() -> None:
     dup = os.dup(fd)  # the file stays open, so the kernel would keep the old registration
     try:
         conn.close()
-        conn2, peer2 = conn_pair()
+        a, peer2 = socket.socketpair()
+        if a.fileno() != fd:  # put the new connection on the old number, which is what this is about
+            with pytest.raises(OSError):
+                os.fstat(fd)  # free, so dup2 closes nothing
+            moved = socket.socket(a.family, a.type, fileno=os.dup2(a.fileno(), fd))
+            a.close()
+            a = moved
+        conn2 = net.Conn(a)
         try:
             fd2 = conn2.fileno()
+            assert fd2 == fd
             got = go(lambda: conn2.recv(16))
             wait_until(lambda: parked(poller, fd2), what="second reader parked")
             hub = take(go(lambda: current_go().hub))
