@@ -47,6 +47,7 @@ __all__ = ["connect", "listen", "serve", "chans", "Conn", "Listener", "Server", 
 Address = Union[Tuple[Any, ...], str]
 
 _WOULD_BLOCK = (BlockingIOError, InterruptedError)
+_WANT_READ = (BlockingIOError, InterruptedError, _ssl.SSLWantReadError)  # built once, not at every raise
 _gens = itertools.count(1)
 _gens_lock = threading.Lock()  # count's next is not atomic on free-threaded builds
 
@@ -95,13 +96,14 @@ def _check_ssl(fname: str, ctx: Any) -> Optional[_ssl.SSLContext]:
 class _Waits:
     """What a socket's waiters need: its fd, its two readiness ports, who waits, whether it is closed."""
 
-    __slots__ = ("fd", "rport", "wport", "waiting", "lock", "closed", "gen", "poller")
+    __slots__ = ("fd", "rport", "wport", "waiting", "lock", "closed", "gen", "poller", "spare")
 
     def __init__(self, sock: socket.socket) -> None:
         self.fd = sock.fileno()
         with _gens_lock:
             self.gen = next(_gens)  # this socket's identity in a poller, never reused (Poller.add_owned)
         self.poller: Optional[Poller] = None  # the one poller that keeps it armed between waits
+        self.spare: Optional[IoReg] = None  # the registration of the last wait on `poller`, reused
         self.rport = Readiness(self.fd, READ, sock)
         self.wport = Readiness(self.fd, WRITE, sock)
         self.waiting: Dict[Any, bool] = {}  # go blocks parked on this socket now
@@ -112,7 +114,6 @@ class _Waits:
         """Wait until the fd may be ready for `events`; TimeoutError past `deadline`, OSError once closed."""
         if self.closed:
             raise _closed_error()
-        port = self.rport if events == READ else self.wport
         g = getcurrent()
         if g.__class__ is GoTask:
             if any_pending:  # a cancel request that came while this go block ran: raise it here
@@ -130,15 +131,27 @@ class _Waits:
             lock.release()
             try:
                 if deadline is None:
-                    hub = g.hub
-                    poller = hub.services.get(Poller) or hub_poller(hub)
-                    mine = self.poller
-                    if mine is None:
-                        mine = self.poller = poller
-                    if (poller.add_owned(IoReg(self.fd, events, g), self.gen) if mine is poller
-                            else poller.add(IoReg(self.fd, events, g))):
-                        g.park(IO, port)
+                    poller = self.poller
+                    if poller is not None and poller.hub is g.hub:  # the W9 hot path
+                        reg = self.spare
+                        if reg is not None and reg.waiter is None:  # the last wait's, over: reuse it
+                            reg.events = events
+                            reg.waiter = g
+                            reg.state = 0
+                        else:
+                            reg = self.spare = IoReg(self.fd, events, g)
+                        try:
+                            if poller.add_owned(reg, self.gen):
+                                g.park(IO, self.rport if events == READ else self.wport)
+                        finally:
+                            # Over (out of the poller): reusable, and pinning no go block (the reaper
+                            # counts references). Not `state`: a fired wait is not over until its go
+                            # block has run past here.
+                            reg.waiter = None
+                    else:
+                        self._wait_first(g, events)
                 else:
+                    port = self.rport if events == READ else self.wport
                     _, p = alts([port, timeout(ms)], priority=True)
                     if p is not port:
                         raise TimeoutError(errno.ETIMEDOUT, "timed out")
@@ -151,6 +164,16 @@ class _Waits:
                 raise TimeoutError(errno.ETIMEDOUT, "timed out")
         if self.closed:
             raise _closed_error()
+
+    def _wait_first(self, g: GoTask, events: int) -> None:
+        """`wait` without a deadline, the first time on this hub (or on another hub than the first)."""
+        hub = g.hub
+        poller = hub.services.get(Poller) or hub_poller(hub)
+        reg = IoReg(self.fd, events, g)
+        if self.poller is None:
+            self.poller = poller  # this one keeps the socket armed between waits
+        if poller.add_owned(reg, self.gen) if self.poller is poller else poller.add(reg):
+            g.park(IO, self.rport if events == READ else self.wport)
 
     def _is_closed(self) -> bool:
         return self.closed
@@ -243,7 +266,7 @@ class Conn(_OwnedSocket):
                 raise _closed_error()
             try:
                 data = sock.recv(n)
-            except (BlockingIOError, InterruptedError, _ssl.SSLWantReadError):
+            except _WANT_READ:
                 events = READ
                 continue
             except _ssl.SSLWantWriteError:
@@ -278,7 +301,7 @@ class Conn(_OwnedSocket):
                 raise _closed_error()
             try:
                 return sock.recv(max_bytes)  # data, or b"" at end of stream
-            except (BlockingIOError, InterruptedError, _ssl.SSLWantReadError):
+            except _WANT_READ:
                 events = READ
             except _ssl.SSLWantWriteError:
                 events = WRITE
