@@ -192,3 +192,44 @@ def test_close_takes_the_fd_out_of_the_epoll_set_even_with_a_dup_open() -> None:
     finally:
         os.close(dup)
         peer.close()
+
+
+@pytest.mark.timeout(20)
+@pytest.mark.parametrize("where", ["go", "thread"])
+def test_a_read_after_a_short_read_finds_what_came_meanwhile(where: str) -> None:
+    """After a short read, `recv` waits before it tries (saving a failing recv): bytes and the end
+    of stream that came in between are still found at once, by recv and readline alike."""
+    conn, peer = conn_pair()
+    try:
+        def reads() -> List[bytes]:
+            out = [conn.recv(16)]  # b"abc": short, so the next read waits first
+            put(step, 1)
+            take(step)  # the peer has sent b"def\n" by now, while nobody waited
+            out.append(conn.recv(16))
+            put(step, 1)
+            take(step)
+            out.append(conn.readline())
+            put(step, 1)
+            take(step)  # the peer has closed by now
+            out.append(conn.recv(16))
+            return out
+
+        step = chan()
+        peer.sendall(b"abc")
+        if where == "go":
+            res = go(reads)
+        else:
+            res = gochan.thread(reads)
+        take(step)
+        peer.sendall(b"def\n")
+        put(step, 1)
+        take(step)
+        peer.sendall(b"line\n")
+        put(step, 1)
+        take(step)
+        peer.close()
+        put(step, 1)
+        assert take(res) == [b"abc", b"def\n", b"line\n", b""]
+    finally:
+        conn.close()
+        peer.close()
