@@ -14,9 +14,9 @@ does I/O has no poller and pays nothing.
 # - Cross-thread wakes of a sleeping hub write an eventfd (a self-pipe where
 #   there is none), only when the hub sleeps: the hub's `sleeping` flag
 #   coalesces them, as it did for the lock.
-# - epoll with EPOLLONESHOT: a registration costs one epoll_ctl (MOD, or ADD
-#   the first time an fd is seen), a fired fd disarms itself, so nothing is
-#   unregistered after a wake and a withdrawn wait needs no syscall (the armed
+# - Raw fds (readiness ports): epoll with EPOLLONESHOT, a registration costs
+#   one epoll_ctl (MOD, or ADD the first time an fd is seen), a fired fd
+#   disarms itself, so nothing is unregistered after a wake and a withdrawn wait needs no syscall (the armed
 #   fd fires at most once more, for nobody). An fd closed while armed leaves
 #   the epoll set by itself; its number, reused, gets ENOENT on MOD and is
 #   added again. Rejected: level-triggered registrations removed on every
