@@ -16,8 +16,8 @@ does I/O has no poller and pays nothing.
 #   coalesces them, as it did for the lock.
 # - Raw fds (readiness ports): epoll with EPOLLONESHOT, a registration costs
 #   one epoll_ctl (MOD, or ADD the first time an fd is seen), a fired fd
-#   disarms itself, so nothing is unregistered after a wake and a withdrawn wait needs no syscall (the armed
-#   fd fires at most once more, for nobody). An fd closed while armed leaves
+#   disarms itself, so nothing is unregistered after a wake and a withdrawn
+#   wait needs no syscall (the armed fd fires at most once more, for nobody). An fd closed while armed leaves
 #   the epoll set by itself; its number, reused, gets ENOENT on MOD and is
 #   added again. Rejected: level-triggered registrations removed on every
 #   wake (two syscalls per wait), and `selectors`' per-registration
