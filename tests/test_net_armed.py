@@ -142,8 +142,9 @@ def test_reused_fd_numbers_are_armed_afresh() -> None:
     for i in range(100):
         conn, peer = conn_pair()
         fds.add(conn.fileno())
-        got = go(lambda: conn.recv(16))
-        wait_until(lambda: parked(poller, conn.fileno()), what=f"reader parked ({i})")
+        got = go(conn.recv, 16)
+        fd = conn.fileno()
+        wait_until(lambda: parked(poller, fd), what=f"reader parked ({i})")  # noqa: B023 (used at once)
         peer.sendall(b"hello %d" % i)
         assert take(got) == b"hello %d" % i
         conn.close()
