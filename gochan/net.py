@@ -48,6 +48,10 @@ Address = Union[Tuple[Any, ...], str]
 
 _WOULD_BLOCK = (BlockingIOError, InterruptedError)
 _PLAIN = socket.socket  # the exact class of a socket without TLS (SSLSocket is a subclass)
+#: A read shorter than asked and than this leaves the socket most likely empty (see `Conn.recv`).
+#: A longer short read is a bulk stream, whose next bytes the kernel often queues at once (as the
+#: read reopens the window): there trying first is faster (50 MB in 4 KB reads: 15% more MB/s).
+_SMALL_READ = 4096
 _WANT_READ = (BlockingIOError, InterruptedError, _ssl.SSLWantReadError)  # built once, not at every raise
 _gens = itertools.count(1)
 _gens_lock = threading.Lock()  # count's next is not atomic on free-threaded builds
@@ -251,7 +255,7 @@ class Conn(_OwnedSocket):
         self.peer = peer
         self._buf = bytearray()
         self._w = _Waits(sock)
-        self._drained = False  # the last recv read less than it asked: the socket is likely empty
+        self._drained = False  # the last recv read little, less than it asked: the socket is likely empty
 
     # -- reading
     def _fill(self, n: int, deadline: Optional[float], events: int = 0) -> bool:
@@ -271,7 +275,7 @@ class Conn(_OwnedSocket):
                 raise _closed_error()
             try:
                 data = sock.recv(n)
-                if len(data) < n and sock.__class__ is _PLAIN:
+                if len(data) < n and len(data) < _SMALL_READ and sock.__class__ is _PLAIN:
                     self._drained = True
             except _WANT_READ:
                 events = READ
@@ -301,10 +305,10 @@ class Conn(_OwnedSocket):
         w = self._w
         sock = self.sock
         if self._drained:
-            # The last recv emptied the socket (it read less than it asked), so this one would
-            # most likely fail: wait first and save the failing recv (its BlockingIOError costs
-            # ~1.3 us; W9, server CPU per round trip: 5% less). Only on a plain socket: TLS may
-            # hold decrypted bytes the fd does not show.
+            # The last recv emptied the socket (it read little, less than it asked), so this one
+            # would most likely fail: wait first and save the failing recv (its BlockingIOError
+            # costs ~1.3 us; W9, server CPU per round trip: 5% less). Only on a plain socket: TLS
+            # may hold decrypted bytes the fd does not show.
             self._drained = False
             w.wait(READ, deadline)
         while True:
@@ -312,7 +316,7 @@ class Conn(_OwnedSocket):
                 raise _closed_error()
             try:
                 data = sock.recv(max_bytes)
-                if len(data) < max_bytes and sock.__class__ is _PLAIN:
+                if len(data) < max_bytes and len(data) < _SMALL_READ and sock.__class__ is _PLAIN:
                     self._drained = True
                 return data  # data, or b"" at end of stream
             except _WANT_READ:
