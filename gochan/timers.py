@@ -414,7 +414,9 @@ def timeout(ms: float) -> Chan[Any]:
     g = getcurrent()
     if g.__class__ is GoTask:
         hub = g.hub
-        wheel = hub.services.get(TimerWheel) or hub_wheel(hub)
+        wheel = hub.services.get(TimerWheel)
+        if wheel is None:  # not `or`: a wheel has a length, which counts every bucket
+            wheel = hub_wheel(hub)
         # On the hub's own thread: its next pass sees the new deadline.
         if delay < FAR:
             wheel.add(deadline, ch)

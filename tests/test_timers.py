@@ -330,6 +330,34 @@ def test_100k_go_blocks_parked_on_timeouts_of_one_tick_all_wake() -> None:
 
 
 @pytest.mark.timeout(60)
+def test_arming_cost_does_not_grow_with_live_timers() -> None:
+    """timeout() in a go block costs the same with 50,000 live timers on its hub as with none.
+
+    (It once was O(buckets): the wheel, which has a length, was tested for truth.)
+    """
+    live, probe = 50_000, 2_000
+
+    def body() -> float:
+        def arm_cost() -> float:
+            t = time.thread_time()
+            for i in range(probe):
+                timeout(200 + (i % 800) * TICK * 1000)
+            return time.thread_time() - t
+
+        empty = min(arm_cost() for _ in range(3))
+        last = timeout(600)
+        for i in range(live):
+            timeout(200 + (i % 1600) * TICK * 1000)  # 1,600 distinct ticks, 200-600 ms away
+        loaded = min(arm_cost() for _ in range(3))
+        take(last)  # every timer armed here has fired: none outlives the test
+        return loaded / empty
+
+    with NoGC():
+        ratio = take(go_on(0, body))
+    assert ratio < 5, f"arming with {live} live timers cost {ratio:.1f}x arming with none"
+
+
+@pytest.mark.timeout(60)
 def test_burst_does_not_starve_a_runnable_go_block() -> None:
     """20,000 timeouts due in one tick on hub 0, each with a parked taker there, and a
     ping-pong pair on hub 0: the pair keeps making progress while the burst is closed."""
