@@ -107,17 +107,20 @@ def test_a_direction_nobody_waits_for_is_narrowed_and_the_hub_sleeps() -> None:
         peer.setblocking(False)
         big = b"x" * (8 << 20)
         sent = chan()
+        fd = conn.fileno()
         go(lambda: (conn.send_all(big), put(sent, 1)))
-        # The sender waits for writability (the socket buffer is full): drain until it is done.
+        # The socket buffer fills long before 8 MB: the sender parks, armed for WRITE.
+        wait_until(lambda: parked(poller, fd), what="sender parked")
+        assert poller.level.get(fd, 0) & 7 & ~READ, "the send should have armed WRITE"
         total = 0
-        while total < len(big):
+        while total < len(big):  # drain until the sender is done
             try:
                 total += len(peer.recv(1 << 20))
             except BlockingIOError:
                 time.sleep(0.001)
         take(sent)
-        fd = conn.fileno()
-        assert poller.level.get(fd, 0) & 7 & ~READ, "the send should have armed WRITE"
+        # From here the fd is writable and nobody waits to write: the hub may narrow it away
+        # at once (to nothing) or when the reader arms READ (to READ); either way not WRITE.
         got = go(lambda: conn.recv(16))
         wait_until(lambda: parked(poller, fd), what="reader parked")
         hub = take(go(lambda: current_go().hub))
