@@ -289,8 +289,12 @@ class TimerWheel:
         self.next = nxt if nxt < far else far
         return out
 
-    def __len__(self) -> int:
-        """Armed timeouts not yet closed (for tests and debugging, on the owner's thread)."""
+    def count(self) -> int:
+        """Armed timeouts not yet closed (for tests and debugging, on the owner's thread).
+
+        A method, not `__len__`: it visits every bucket, and a length would make the wheel's
+        truth cost that too (`services.get(TimerWheel) or ...` once did, at every `timeout`).
+        """
         n = sum(len(b) - 1 for b in self.buckets.values()) + len(self.incoming) // 2
         n += sum(len(lst) // 2 for lst in self.far.values())
         if self.firing is not None:
@@ -415,7 +419,7 @@ def timeout(ms: float) -> Chan[Any]:
     if g.__class__ is GoTask:
         hub = g.hub
         wheel = hub.services.get(TimerWheel)
-        if wheel is None:  # not `or`: a wheel has a length, which counts every bucket
+        if wheel is None:
             wheel = hub_wheel(hub)
         # On the hub's own thread: its next pass sees the new deadline.
         if delay < FAR:
